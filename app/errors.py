@@ -1,0 +1,70 @@
+"""Error mapping, in one place: exceptions to each API family's error body.
+
+Valiqor family (FastAPI-shaped): {"detail": "<field>: <problem>", "errors": [{"loc", "msg"}]}, with the
+top-level {"error": "dataset_too_large", "message", "dataset_size", "max_allowed"} the Valiqor SDK reads
+for oversized datasets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from workers.submission import SubmissionError
+
+log = structlog.get_logger("misstep.http")
+
+_SUBMISSION_STATUS = {"invalid": 400, "too_large": 400, "not_found": 404, "unavailable": 403}
+
+
+def _field_detail(exc: ValidationException) -> tuple[str, list[dict[str, Any]]]:
+    problems: list[dict[str, Any]] = []
+    for entry in exc.extra if isinstance(exc.extra, list) else []:
+        key = str(entry.get("key", ""))
+        message = str(entry.get("message", "invalid value"))
+        if key == "data" and message in ("'data'", "None"):
+            key, message = "body", "request body is empty; send a JSON object"
+        elif key == "data":
+            key = "body"
+        problems.append({"loc": key, "msg": message})
+    if not problems:
+        return str(exc.detail), []
+    return "; ".join(f"{p['loc']}: {p['msg']}" for p in problems), problems
+
+
+def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    detail, problems = _field_detail(exc)
+    log.info("request.invalid", path=request.url.path, detail=detail)
+    return Response({"detail": detail, "errors": problems}, status_code=400)
+
+
+def submission_error(request: Request[Any, Any, Any], exc: SubmissionError) -> Response[Any]:
+    status = _SUBMISSION_STATUS.get(exc.kind, 400)
+    body: dict[str, Any] = {"detail": str(exc), "errors": [{"loc": exc.field, "msg": exc.message}]}
+    if exc.kind == "too_large":
+        body.update(error="dataset_too_large", message=str(exc), **exc.extra)
+    log.info("request.refused", path=request.url.path, detail=str(exc), status=status)
+    return Response(body, status_code=status)
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    body: dict[str, Any] = {"detail": exc.detail}
+    if isinstance(exc.extra, dict):
+        body.update(exc.extra)
+    return Response(body, status_code=exc.status_code, headers=exc.headers)
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("request.crashed", path=request.url.path)
+    return Response({"detail": "internal error; the request id is in the X-Request-ID header"}, status_code=500)
+
+
+EXCEPTION_HANDLERS = {
+    ValidationException: validation_error,
+    SubmissionError: submission_error,
+    HTTPException: http_error,
+    500: internal_error,
+}

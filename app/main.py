@@ -1,0 +1,80 @@
+"""The Litestar application factory: lifespan (Redis pool, store), DI, middleware, errors, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+import structlog
+from arq import create_pool
+from arq.connections import ArqRedis
+from litestar import Litestar, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from app.errors import EXCEPTION_HANDLERS
+from app.request_id import request_id_middleware
+from app.services import Services
+from app.valiqor import FailureAnalysisController
+from taxonomy.catalogue import load_catalogue
+from workers.logs import configure_logging
+from workers.settings import Settings
+from workers.store import RunStore
+from workers.worker import redis_settings
+
+log = structlog.get_logger("misstep.app")
+
+
+@get("/healthz", operation_id="healthz", tags=["ops"])
+async def healthz(svc: Services) -> dict[str, Any]:
+    """Liveness plus a Redis ping."""
+    await svc.queue.ping()
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = None) -> Litestar:
+    """Build the app. `redis` lets tests inject a pool; otherwise one is created from REDIS_URL."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings)
+    catalogue = load_catalogue()
+    holder: dict[str, Services] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        pool = redis or await create_pool(
+            redis_settings(settings),
+            job_serializer=msgspec.msgpack.encode,
+            job_deserializer=msgspec.msgpack.decode,
+            default_queue_name=settings.queue_name,
+        )
+        holder["services"] = Services(
+            settings=settings,
+            store=RunStore(pool, ttl_s=settings.result_ttl_s),
+            queue=pool,
+            catalogue=catalogue,
+        )
+        if settings.dev_mode:
+            log.warning("auth.dev_mode", detail="no API_KEY set: requests run keyless as the default tenant")
+        log.info("app.started", redis=settings.redis_url.rsplit("@", 1)[-1], env=settings.env)
+        try:
+            yield
+        finally:
+            if redis is None:
+                await pool.aclose()
+
+    def provide_services() -> Services:
+        return holder["services"]
+
+    return Litestar(
+        route_handlers=[FailureAnalysisController, healthz],
+        dependencies={"svc": Provide(provide_services, sync_to_thread=False)},
+        lifespan=[lifespan],
+        middleware=[request_id_middleware],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,
+        openapi_config=OpenAPIConfig(title="misstep", version="0.1.0", path="/schema"),
+        debug=False,
+    )

@@ -1,0 +1,200 @@
+"""Valiqor-compatible failure-analysis routes: /v2/failure-analysis/... (see docs/api-contract.md §1).
+
+A thin skin: handlers resolve the tenant, call the submission and store, and project results onto the
+Valiqor wire shapes (snake_case, `detail` errors, list endpoints wrapped in a named key).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import Parameter
+
+from app import views
+from app.auth import resolve_tenant
+from app.services import Services
+from workers.contract import AnalyzeRequest, RunRecord, RunResult
+from workers.submission import submit_run
+
+PREFIX = "/v2/failure-analysis"
+
+
+async def _record(svc: Services, tenant: str, run_id: str) -> RunRecord:
+    record = await svc.store.get_record(tenant, run_id)
+    if record is None:
+        raise NotFoundException(f"run {run_id!r} not found")
+    return record
+
+
+async def _result(svc: Services, tenant: str, run_id: str) -> RunResult:
+    record = await _record(svc, tenant, run_id)
+    result = await svc.store.get_result(tenant, run_id)
+    return result if result is not None else views.pending_result(record)
+
+
+class FailureAnalysisController(Controller):
+    path = PREFIX
+    tags = ["valiqor failure analysis"]
+
+    @post("/analyze", status_code=202, operation_id="faAnalyze")
+    async def analyze(self, request: Request[Any, Any, Any], data: AnalyzeRequest, svc: Services) -> dict[str, Any]:
+        """Submit a dataset for failure analysis; answers 202 with job_id (= run_id) and a poll URL."""
+        tenant = resolve_tenant(request, svc.settings)
+        record = await submit_run(
+            data,
+            tenant=tenant,
+            store=svc.store,
+            queue=svc.queue,
+            catalogue=svc.catalogue,
+            settings=svc.settings,
+            request_id=request.scope.get("state", {}).get("request_id"),
+        )
+        return {
+            "job_id": record.run_id,
+            "run_id": record.run_id,
+            "job_type": "failure_analysis",
+            "status": record.status,
+            "total_items": record.total_items,
+            "poll_url": f"{PREFIX}/runs/{record.run_id}/status",
+            "result_url": f"{PREFIX}/runs/{record.run_id}",
+            "message": f"analysis of {record.total_items} item(s) queued",
+        }
+
+    @get("/runs/{run_id:str}/status", operation_id="faRunStatus")
+    async def status(self, request: Request[Any, Any, Any], run_id: str, svc: Services) -> dict[str, Any]:
+        """Progress of a run: queued / processing / completed / failed / cancelled."""
+        tenant = resolve_tenant(request, svc.settings)
+        record = await _record(svc, tenant, run_id)
+        done = await svc.store.done_chunks(tenant, run_id) if record.status == "processing" else 0
+        workers = await svc.store.chunk_workers(tenant, run_id)
+        return views.job_status(record, done_chunks=done, workers=workers)
+
+    @get("/runs/{run_id:str}", operation_id="faGetRun")
+    async def get_run(self, request: Request[Any, Any, Any], run_id: str, svc: Services) -> RunResult:
+        """The full result of a run (status "processing" with empty lists until it completes)."""
+        return await _result(svc, resolve_tenant(request, svc.settings), run_id)
+
+    @get("/runs/{run_id:str}/inputs", operation_id="faGetRunInputs")
+    async def get_inputs(self, request: Request[Any, Any, Any], run_id: str, svc: Services) -> dict[str, Any]:
+        result = await _result(svc, resolve_tenant(request, svc.settings), run_id)
+        return {"run_id": run_id, "inputs": result.inputs, "total": len(result.inputs)}
+
+    @get("/runs/{run_id:str}/tags", operation_id="faGetRunTags")
+    async def get_tags(
+        self,
+        request: Request[Any, Any, Any],
+        run_id: str,
+        svc: Services,
+        decision: Annotated[str | None, Parameter(pattern="^(pass|fail|unsure)$")] = None,
+        bucket_id: str | None = None,
+        subcategory_id: str | None = None,
+        min_severity: Annotated[float | None, Parameter(ge=0, le=5)] = None,
+        item_index: Annotated[int | None, Parameter(ge=0)] = None,
+    ) -> dict[str, Any]:
+        """Tags of a run, filtered by decision, bucket, subcategory, minimum severity or item."""
+        result = await _result(svc, resolve_tenant(request, svc.settings), run_id)
+        tags = [
+            tag
+            for tag in result.failure_tags
+            if (decision is None or tag.decision == decision)
+            and (bucket_id is None or tag.bucket_id == bucket_id)
+            and (subcategory_id is None or tag.subcategory_id == subcategory_id)
+            and (min_severity is None or tag.severity >= min_severity)
+            and (item_index is None or tag.item_index == item_index)
+        ]
+        return {"run_id": run_id, "tags": tags, "total": len(tags)}
+
+    @post("/runs/{run_id:str}/cancel", status_code=200, operation_id="faCancelRun")
+    async def cancel(self, request: Request[Any, Any, Any], run_id: str, svc: Services) -> dict[str, Any]:
+        """Cancel a queued or processing run; chunks not yet analysed are skipped."""
+        tenant = resolve_tenant(request, svc.settings)
+        await _record(svc, tenant, run_id)
+        updated = await svc.store.update_record(tenant, run_id, views.cancel_change)
+        if updated is None:
+            raise NotFoundException(f"run {run_id!r} not found")
+        if updated.status != "cancelled":
+            raise HTTPException(
+                status_code=409, detail=f"run {run_id!r} is already {updated.status}; it cannot be cancelled"
+            )
+        return {"run_id": run_id, "job_id": run_id, "status": "cancelled", "message": "run cancelled"}
+
+    @get("/runs", operation_id="faListRuns")
+    async def list_runs(
+        self,
+        request: Request[Any, Any, Any],
+        svc: Services,
+        project_name: str | None = None,
+        status: str | None = None,
+        page: Annotated[int, Parameter(ge=1)] = 1,
+        page_size: Annotated[int, Parameter(ge=1, le=200)] = 20,
+    ) -> dict[str, Any]:
+        """Runs of the caller's tenant, newest first, filtered by project and status, paged."""
+        records = await svc.store.list_records(resolve_tenant(request, svc.settings))
+        matching = [
+            r
+            for r in records
+            if (project_name is None or r.project_name == project_name) and (status is None or r.status == status)
+        ]
+        start = (page - 1) * page_size
+        items = [views.list_item(r) for r in matching[start : start + page_size]]
+        return {
+            "items": items,
+            "total": len(matching),
+            "page": page,
+            "page_size": page_size,
+            "has_more": start + page_size < len(matching),
+        }
+
+    @get("/runs/count", operation_id="faCountRuns")
+    async def count_runs(
+        self, request: Request[Any, Any, Any], svc: Services, project_name: str | None = None
+    ) -> dict[str, int]:
+        records = await svc.store.list_records(resolve_tenant(request, svc.settings))
+        return {"count": sum(1 for r in records if project_name is None or r.project_name == project_name)}
+
+    @get("/taxonomy", operation_id="faTaxonomy")
+    async def taxonomy(self, request: Request[Any, Any, Any], svc: Services) -> dict[str, Any]:
+        """The failure taxonomy: 8 buckets with their subcategories."""
+        resolve_tenant(request, svc.settings)
+        return {
+            "name": svc.catalogue.name,
+            "version": svc.catalogue.version,
+            "buckets": [views.bucket(b) for b in svc.catalogue.buckets],
+            "security_categories": [{"category_id": c.id, "category_name": c.name} for c in svc.catalogue.security_categories],
+        }
+
+    @get("/taxonomy/subcategories", operation_id="faSubcategories")
+    async def subcategories(
+        self,
+        request: Request[Any, Any, Any],
+        svc: Services,
+        bucket_id: str | None = None,
+        detection_approach: str | None = None,
+        applies_to: str | None = None,
+    ) -> dict[str, Any]:
+        resolve_tenant(request, svc.settings)
+        if bucket_id is not None and bucket_id not in svc.catalogue.bucket_by_id:
+            raise NotFoundException(f"bucket {bucket_id!r} not found")
+        subs = [
+            views.subcategory(s)
+            for s in svc.catalogue.subcategories.values()
+            if (bucket_id is None or s.bucket_id == bucket_id)
+            and (detection_approach is None or s.detection == detection_approach)
+            and (applies_to is None or applies_to in s.applies_to)
+        ]
+        return {"subcategories": subs, "total": len(subs)}
+
+    @get("/buckets/{bucket_id:str}", operation_id="faBucket")
+    async def bucket(self, request: Request[Any, Any, Any], bucket_id: str, svc: Services) -> dict[str, Any]:
+        resolve_tenant(request, svc.settings)
+        found = svc.catalogue.bucket_by_id.get(bucket_id)
+        if found is None:
+            raise NotFoundException(f"bucket {bucket_id!r} not found")
+        return views.bucket(found)
+
+    @get("/projects", operation_id="faProjects")
+    async def projects(self, request: Request[Any, Any, Any], svc: Services) -> dict[str, Any]:
+        return {"projects": await svc.store.projects(resolve_tenant(request, svc.settings))}
+

@@ -1,0 +1,1 @@
+"""Detectors of the conversation_quality bucket: one module per subcategory."""

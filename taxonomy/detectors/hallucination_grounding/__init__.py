@@ -1,0 +1,1 @@
+"""Detectors of the hallucination_grounding bucket: one module per subcategory."""

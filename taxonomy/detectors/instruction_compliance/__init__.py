@@ -1,0 +1,1 @@
+"""Detectors of the instruction_compliance bucket: one module per subcategory."""

@@ -1,0 +1,1 @@
+"""Detectors of the reasoning_planning bucket: one module per subcategory."""

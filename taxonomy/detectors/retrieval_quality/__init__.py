@@ -1,0 +1,1 @@
+"""Detectors of the retrieval_quality bucket: one module per subcategory."""

@@ -1,0 +1,1 @@
+"""Detectors of the safety_security bucket: one module per subcategory."""

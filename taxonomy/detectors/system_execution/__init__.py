@@ -1,0 +1,1 @@
+"""Detectors of the system_execution bucket: one module per subcategory."""

@@ -1,0 +1,1 @@
+"""Detectors of the tool_usage bucket: one module per subcategory."""

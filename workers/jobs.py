@@ -1,0 +1,155 @@
+"""arq job functions: analyse one chunk of a run, and finalise a run once every chunk is done.
+
+Jobs are idempotent (arq delivers at least once): a chunk already done is not recomputed, a chunk
+result is an overwrite, and finalising a run that is already terminal does nothing. A job that keeps
+failing marks its run `failed` with the reason on its last try instead of leaving it hanging.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any, TypedDict
+
+import msgspec
+import structlog
+from arq import Retry
+from arq.connections import ArqRedis
+
+from taxonomy.catalogue import Catalogue
+from taxonomy.registry import Detector
+from workers.contract import FINALIZE_RUN, TERMINAL_STATUSES, RunRecord
+from workers.engine import analyze_items, build_plan
+from workers.settings import Settings
+from workers.store import RunStore
+from workers.submission import now_iso
+from workers.summary import assemble
+
+log = structlog.get_logger("misstep.jobs")
+
+
+class JobContext(TypedDict):
+    """What arq's ctx carries for misstep jobs (filled by worker.startup and by arq itself)."""
+
+    redis: ArqRedis
+    settings: Settings
+    store: RunStore
+    catalogue: Catalogue
+    detectors: dict[str, Detector]
+    worker_id: str
+    job_id: str
+    job_try: int
+
+
+def _mark_processing(record: RunRecord) -> RunRecord | None:
+    if record.status != "queued":
+        return None
+    return _replace(record, status="processing", started_at=now_iso())
+
+
+def _replace(record: RunRecord, **changes: Any) -> RunRecord:
+    return msgspec.structs.replace(record, **changes)
+
+
+async def _fail_run(ctx: JobContext, tenant: str, run_id: str, reason: str) -> None:
+    def change(record: RunRecord) -> RunRecord | None:
+        if record.status in TERMINAL_STATUSES:
+            return None
+        return _replace(record, status="failed", error=reason, finished_at=now_iso())
+
+    await ctx["store"].update_record(tenant, run_id, change)
+    log.error("run.failed", run_id=run_id, reason=reason)
+
+
+async def _retry_or_fail(ctx: JobContext, tenant: str, run_id: str, exc: Exception) -> None:
+    reason = f"{type(exc).__name__}: {exc}"
+    if ctx["job_try"] >= ctx["settings"].job_max_tries:
+        await _fail_run(ctx, tenant, run_id, f"analysis failed after {ctx['job_try']} tries: {reason}")
+        return
+    log.warning("job.retrying", run_id=run_id, job_try=ctx["job_try"], error=reason)
+    raise Retry(defer=min(30.0, 0.5 * 2 ** ctx["job_try"])) from exc
+
+
+async def analyze_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -> str:
+    """Analyse chunk `chunk` of a run; enqueue finalisation when it is the last one to finish."""
+    structlog.contextvars.bind_contextvars(run_id=run_id, chunk=chunk)
+    store = ctx["store"]
+    try:
+        record = await store.get_record(tenant, run_id)
+        if record is None or record.status in TERMINAL_STATUSES:
+            return "skipped"
+        if record.request_id:
+            structlog.contextvars.bind_contextvars(request_id=record.request_id)
+        await store.update_record(tenant, run_id, _mark_processing)
+        if not await store.has_chunk(tenant, run_id, chunk):
+            items = await store.load_items(tenant, run_id, chunk)
+            if items is None:
+                await _fail_run(ctx, tenant, run_id, f"items of chunk {chunk} are missing (expired?)")
+                return "failed"
+            plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
+            started = time.perf_counter()
+            result = analyze_items(
+                items,
+                plan,
+                run_id=run_id,
+                chunk_index=chunk,
+                budget_ms=ctx["settings"].detector_budget_ms,
+                worker_id=ctx["worker_id"],
+            )
+            done = await store.save_chunk(tenant, run_id, result)
+            log.info(
+                "chunk.analyzed",
+                items=len(items),
+                ms=round((time.perf_counter() - started) * 1000, 1),
+                done=done,
+                of=record.n_chunks,
+            )
+        else:
+            done = await store.done_chunks(tenant, run_id)
+        if done >= record.n_chunks:
+            await ctx["redis"].enqueue_job(
+                FINALIZE_RUN, tenant, run_id, _job_id=f"{run_id}:final", _queue_name=ctx["settings"].queue_name
+            )
+        return "analyzed"
+    except Retry:
+        raise
+    except Exception as exc:
+        await _retry_or_fail(ctx, tenant, run_id, exc)
+        return "failed"
+
+
+async def finalize_run(ctx: JobContext, tenant: str, run_id: str) -> str:
+    """Assemble the run result from its chunks and mark the run completed (once)."""
+    structlog.contextvars.bind_contextvars(run_id=run_id)
+    store = ctx["store"]
+    try:
+        record = await store.get_record(tenant, run_id)
+        if record is None or record.status in TERMINAL_STATUSES:
+            return "skipped"
+        chunks = await store.load_chunks(tenant, run_id, record.n_chunks)
+        if len(chunks) < record.n_chunks:
+            raise RuntimeError(f"only {len(chunks)} of {record.n_chunks} chunk results are stored")
+        finished_at = now_iso()
+        started = record.started_at or record.created_at
+        duration_ms = _ms_between(started, finished_at)
+        final = _replace(record, status="completed", finished_at=finished_at, duration_ms=duration_ms)
+        plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
+        result = assemble(
+            final, chunks, catalogue=ctx["catalogue"], skipped=plan.skipped, settings=ctx["settings"]
+        )
+        final = _replace(final, summary=result.summary)
+        if not await store.finalize(final, result):  # cancelled (or finalised) meanwhile
+            return "skipped"
+        log.info("run.completed", items=record.total_items, tags=len(result.failure_tags), ms=duration_ms)
+        return "completed"
+    except Retry:
+        raise
+    except Exception as exc:
+        await _retry_or_fail(ctx, tenant, run_id, exc)
+        return "failed"
+
+
+def _ms_between(start_iso: str, end_iso: str) -> int:
+    start = datetime.fromisoformat(start_iso.replace("Z", "+00:00"))
+    end = datetime.fromisoformat(end_iso.replace("Z", "+00:00"))
+    return max(0, int((end - start).total_seconds() * 1000))

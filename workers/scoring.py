@@ -1,0 +1,77 @@
+"""Scoring: turns a detector's Finding into a Tag with severity, confidence and a scoring breakdown.
+
+Rule-based tier: the deterministic signal carries all the weight (deterministic_weight 1.0, judge_weight
+0.0). Severity is the detector's graded severity for fails, capped to 0-5; unsure tags keep the
+detector's provisional severity; passes are 0. Safety findings record their risk as security_override.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from taxonomy.model import Finding, Subcategory
+from workers.contract import EvidenceItem, ScoringBreakdown, Tag
+
+RISK_SCORE = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+SECURITY_BUCKET = "safety_security"
+
+
+def tag_id(run_id: str, item_index: int, subcategory_id: str) -> str:
+    """A stable id: the same run, item and subcategory always give the same tag id (idempotent writes)."""
+    digest = hashlib.blake2b(f"{run_id}:{item_index}:{subcategory_id}".encode(), digest_size=10).hexdigest()
+    return f"tag_{digest}"
+
+
+def _severity(sub: Subcategory, finding: Finding) -> float:
+    if finding.decision == "pass":
+        return 0.0
+    severity = finding.severity
+    if finding.decision == "fail" and severity <= 0:
+        severity = float(sub.default_impact)
+    return round(min(5.0, max(0.0, severity)), 2)
+
+
+def make_tag(sub: Subcategory, finding: Finding, *, run_id: str, item_index: int) -> Tag:
+    """Score one finding of the deterministic detector of `sub` on item `item_index`."""
+    severity = _severity(sub, finding)
+    confidence = round(min(1.0, max(0.0, finding.confidence)), 3)
+    is_security = sub.bucket_id == SECURITY_BUCKET
+    breakdown = ScoringBreakdown(
+        impact=sub.default_impact,
+        risk=RISK_SCORE[sub.default_risk],
+        final_severity=severity,
+        final_confidence=confidence,
+        deterministic_weight=1.0,
+        judge_weight=0.0,
+        security_weight=1.0 if is_security else 0.0,
+        security_override=sub.default_risk if is_security and finding.decision == "fail" else None,
+    )
+    evidence = [
+        EvidenceItem(
+            item_id=str(item_index),
+            evidence_type=ev.evidence_type,
+            description=ev.description,
+            source=ev.source,
+            content_snippet=ev.content_snippet,
+            confidence=ev.confidence,
+            metadata=ev.metadata,
+        )
+        for ev in finding.evidence
+    ]
+    return Tag(
+        tag_id=tag_id(run_id, item_index, sub.id),
+        bucket_id=sub.bucket_id,
+        bucket_name=sub.bucket_name,
+        subcategory_id=sub.id,
+        subcategory_name=sub.name,
+        decision=finding.decision,
+        severity=severity,
+        confidence=confidence,
+        detector_type_used="deterministic",
+        scoring_breakdown=breakdown,
+        item_index=item_index,
+        judge_rationale=finding.rationale or None,
+        eval_metric_values=dict(finding.metrics),
+        evidence_items=evidence,
+    )
+

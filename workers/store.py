@@ -1,0 +1,186 @@
+"""RunStore: runs, their items and results in Redis. The only code that knows misstep's key layout.
+
+Layout (every key is tenant-scoped and expires after RESULT_TTL_S):
+    ms:{tenant}:run:{id}                run record (msgpack RunRecord): the source of truth for status
+    ms:{tenant}:run:{id}:items:{n}      items of chunk n (msgpack list[Item])
+    ms:{tenant}:run:{id}:chunk:{n}      result of chunk n (msgpack ChunkResult), until the run is final
+    ms:{tenant}:run:{id}:done           set of finished chunk numbers
+    ms:{tenant}:run:{id}:workers        hash worker id -> chunks it analysed
+    ms:{tenant}:run:{id}:result         the assembled RunResult, once final
+    ms:{tenant}:runs                    sorted set of run ids by creation time (the list index)
+    ms:{tenant}:projects                sorted set of project names by last use
+Writes that must not be seen half-done (run creation, finalisation) are single MULTI transactions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from taxonomy.model import Item
+from workers.contract import TERMINAL_STATUSES, ChunkResult, RunRecord, RunResult
+
+_PREFIX = "ms"
+_encode = msgspec.msgpack.Encoder().encode
+_decode_record = msgspec.msgpack.Decoder(RunRecord).decode
+_decode_items = msgspec.msgpack.Decoder(list[Item]).decode
+_decode_chunk = msgspec.msgpack.Decoder(ChunkResult).decode
+_decode_result = msgspec.msgpack.Decoder(RunResult).decode
+
+
+def _run_key(tenant: str, run_id: str) -> str:
+    return f"{_PREFIX}:{tenant}:run:{run_id}"
+
+
+def _index_key(tenant: str) -> str:
+    return f"{_PREFIX}:{tenant}:runs"
+
+
+def _projects_key(tenant: str) -> str:
+    return f"{_PREFIX}:{tenant}:projects"
+
+
+class RunStore:
+    """Tenant-scoped run storage over one redis.asyncio client (the arq pool works too)."""
+
+    def __init__(self, redis: Redis, *, ttl_s: int) -> None:
+        self.redis = redis
+        self.ttl_s = ttl_s
+
+    async def create_run(self, record: RunRecord, chunks: list[list[Item]]) -> None:
+        """Store a new run's record, items and index entry in one transaction."""
+        key = _run_key(record.tenant, record.run_id)
+        now = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, _encode(record), ex=self.ttl_s)
+            for n, chunk in enumerate(chunks):
+                pipe.set(f"{key}:items:{n}", _encode(chunk), ex=self.ttl_s)
+            pipe.zadd(_index_key(record.tenant), {record.run_id: now})
+            pipe.zremrangebyscore(_index_key(record.tenant), 0, now - self.ttl_s)
+            if record.project_name:
+                pipe.zadd(_projects_key(record.tenant), {record.project_name: now})
+            await pipe.execute()
+
+    async def delete_run(self, tenant: str, run_id: str, n_chunks: int) -> None:
+        """Remove every key of a run (used when a submission cannot be enqueued)."""
+        key = _run_key(tenant, run_id)
+        suffixes = [":done", ":workers", ":result"]
+        suffixes += [f":items:{n}" for n in range(n_chunks)] + [f":chunk:{n}" for n in range(n_chunks)]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key, *(key + s for s in suffixes))
+            pipe.zrem(_index_key(tenant), run_id)
+            await pipe.execute()
+
+    async def get_record(self, tenant: str, run_id: str) -> RunRecord | None:
+        raw = await self.redis.get(_run_key(tenant, run_id))
+        return _decode_record(raw) if raw is not None else None
+
+    async def update_record(
+        self, tenant: str, run_id: str, change: Callable[[RunRecord], RunRecord | None]
+    ) -> RunRecord | None:
+        """Apply `change` to the stored record atomically (optimistic WATCH/MULTI, retried on conflict).
+
+        `change` returns the new record, or None to leave it as it is. Returns the record now stored.
+        """
+        key = _run_key(tenant, run_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        return None
+                    current = _decode_record(raw)
+                    updated = change(current)
+                    if updated is None:
+                        await pipe.unwatch()
+                        return current
+                    pipe.multi()
+                    pipe.set(key, _encode(updated), keepttl=True)
+                    await pipe.execute()
+                    return updated
+                except WatchError:
+                    continue
+
+    async def load_items(self, tenant: str, run_id: str, chunk: int) -> list[Item] | None:
+        raw = await self.redis.get(f"{_run_key(tenant, run_id)}:items:{chunk}")
+        return _decode_items(raw) if raw is not None else None
+
+    async def has_chunk(self, tenant: str, run_id: str, chunk: int) -> bool:
+        return bool(await self.redis.sismember(f"{_run_key(tenant, run_id)}:done", chunk))
+
+    async def save_chunk(self, tenant: str, run_id: str, result: ChunkResult) -> int:
+        """Store a chunk result (idempotent) and return how many chunks of the run are done."""
+        key = _run_key(tenant, run_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(f"{key}:chunk:{result.chunk_index}", _encode(result), ex=self.ttl_s)
+            pipe.sadd(f"{key}:done", result.chunk_index)
+            pipe.expire(f"{key}:done", self.ttl_s)
+            if result.worker_id:
+                pipe.hincrby(f"{key}:workers", result.worker_id, 1)
+                pipe.expire(f"{key}:workers", self.ttl_s)
+            pipe.scard(f"{key}:done")
+            replies = await pipe.execute()
+        return int(replies[-1])
+
+    async def done_chunks(self, tenant: str, run_id: str) -> int:
+        return int(await self.redis.scard(f"{_run_key(tenant, run_id)}:done"))
+
+    async def chunk_workers(self, tenant: str, run_id: str) -> dict[str, int]:
+        raw = await self.redis.hgetall(f"{_run_key(tenant, run_id)}:workers")
+        return {k.decode(): int(v) for k, v in raw.items()}
+
+    async def load_chunks(self, tenant: str, run_id: str, n_chunks: int) -> list[ChunkResult]:
+        key = _run_key(tenant, run_id)
+        raws = await self.redis.mget([f"{key}:chunk:{n}" for n in range(n_chunks)]) if n_chunks else []
+        return [_decode_chunk(raw) for raw in raws if raw is not None]
+
+    async def finalize(self, record: RunRecord, result: RunResult) -> bool:
+        """Write the final result and the terminal record together, then drop per-chunk data.
+
+        Only succeeds while the stored run is not terminal yet (a cancel that lands first wins);
+        returns whether this call finalised the run.
+        """
+        key = _run_key(record.tenant, record.run_id)
+        n = record.n_chunks
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None or _decode_record(raw).status in TERMINAL_STATUSES:
+                        await pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    pipe.set(f"{key}:result", _encode(result), ex=self.ttl_s)
+                    pipe.set(key, _encode(record), keepttl=True)
+                    if n:
+                        pipe.delete(*(f"{key}:chunk:{i}" for i in range(n)), *(f"{key}:items:{i}" for i in range(n)))
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+
+    async def get_result(self, tenant: str, run_id: str) -> RunResult | None:
+        raw = await self.redis.get(f"{_run_key(tenant, run_id)}:result")
+        return _decode_result(raw) if raw is not None else None
+
+    async def list_records(self, tenant: str) -> list[RunRecord]:
+        """Every live run of a tenant, newest first (entries whose record expired are pruned)."""
+        index = _index_key(tenant)
+        await self.redis.zremrangebyscore(index, 0, time.time() - self.ttl_s)
+        run_ids = [rid.decode() for rid in await self.redis.zrevrange(index, 0, -1)]
+        if not run_ids:
+            return []
+        raws = await self.redis.mget([_run_key(tenant, rid) for rid in run_ids])
+        gone = [rid for rid, raw in zip(run_ids, raws, strict=True) if raw is None]
+        if gone:
+            await self.redis.zrem(index, *gone)
+        return [_decode_record(raw) for raw in raws if raw is not None]
+
+    async def projects(self, tenant: str) -> list[str]:
+        return [p.decode() for p in await self.redis.zrevrange(_projects_key(tenant), 0, -1)]

@@ -1,0 +1,143 @@
+"""Submission: validates an analyze request, stores the run and enqueues its chunk jobs.
+
+Called by the HTTP layer; nothing is stored unless the whole request is valid, and a run whose jobs
+cannot be enqueued is removed again, so no half-written run stays behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import structlog
+from arq.connections import ArqRedis
+
+from taxonomy.catalogue import Catalogue
+from taxonomy.model import Item
+from workers.contract import ANALYZE_CHUNK, AnalyzeRequest, RunOptions, RunRecord
+from workers.intake import IntakeError, detect_feature_kind, to_item
+from workers.settings import Settings
+from workers.store import RunStore
+
+log = structlog.get_logger("misstep.submission")
+
+
+class SubmissionError(ValueError):
+    """The request cannot be accepted. `field` names the offending field; `kind` picks the HTTP answer."""
+
+    def __init__(self, field: str, message: str, *, kind: str = "invalid", **extra: object) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+        self.kind = kind  # invalid | too_large | not_found | unavailable
+        self.extra = extra
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def resolve_options(request: AnalyzeRequest, items: list[Item], catalogue: Catalogue, settings: Settings) -> RunOptions:
+    """Validate filters and tier and fix the run's options.
+
+    Raises:
+        SubmissionError: unknown bucket/subcategory/security category, or an unavailable tier.
+    """
+    try:
+        selected = catalogue.resolve_filter(request.buckets, request.subcategories)
+    except KeyError as exc:
+        kind = str(exc.args[0])
+        field = "buckets" if kind.startswith("bucket") else "subcategories"
+        raise SubmissionError(field, f"unknown {kind}; see GET /v2/failure-analysis/taxonomy") from None
+    known_security = {c.id for c in catalogue.security_categories}
+    for category in request.mandatory_security_categories:
+        if category not in known_security:
+            raise SubmissionError(
+                "mandatory_security_categories", f"unknown security category {category!r} (S1..S23)"
+            )
+    tier = request.tier or settings.default_tier
+    if tier != "rule_based":
+        raise SubmissionError(
+            "tier", f"tier {tier!r} is not available: no LLM provider is configured", kind="unavailable"
+        )
+    feature_kind = request.feature_kind or detect_feature_kind(items)
+    return RunOptions(
+        feature_kind=feature_kind,
+        feature_kind_detected=request.feature_kind is None,
+        tier=tier,
+        run_eval=request.run_eval,
+        run_security=request.run_security,
+        selected=tuple(sorted(selected)) if selected is not None else None,
+        mandatory_eval_metrics=tuple(request.mandatory_eval_metrics),
+        mandatory_security_categories=tuple(request.mandatory_security_categories),
+    )
+
+
+def validate_dataset(request: AnalyzeRequest, settings: Settings) -> list[Item]:
+    """Turn the request's dataset into Items, or explain exactly what is wrong with it."""
+    if request.dataset is None:
+        if request.trace_id is not None:
+            raise SubmissionError("trace_id", f"trace {request.trace_id!r} not found", kind="not_found")
+        raise SubmissionError("dataset", "either trace_id or dataset is required")
+    if not request.dataset:
+        raise SubmissionError("dataset", "must contain at least one item")
+    if len(request.dataset) > settings.max_items_per_run:
+        raise SubmissionError(
+            "dataset",
+            f"has {len(request.dataset)} items; the limit is {settings.max_items_per_run} per run",
+            kind="too_large",
+            dataset_size=len(request.dataset),
+            max_allowed=settings.max_items_per_run,
+        )
+    try:
+        return [to_item(raw, i, settings) for i, raw in enumerate(request.dataset)]
+    except IntakeError as exc:
+        raise SubmissionError(exc.field, exc.message) from None
+
+
+async def submit_run(
+    request: AnalyzeRequest,
+    *,
+    tenant: str,
+    store: RunStore,
+    queue: ArqRedis,
+    catalogue: Catalogue,
+    settings: Settings,
+    request_id: str | None = None,
+    input_type: str = "json",
+) -> RunRecord:
+    """Validate, store and enqueue a run; returns its queued record."""
+    items = validate_dataset(request, settings)
+    options = resolve_options(request, items, catalogue, settings)
+    size = settings.chunk_size
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    record = RunRecord(
+        run_id=new_run_id(),
+        tenant=tenant,
+        status="queued",
+        created_at=now_iso(),
+        options=options,
+        total_items=len(items),
+        n_chunks=len(chunks),
+        chunk_size=size,
+        input_type=input_type,  # type: ignore[arg-type]
+        project_name=request.project_name,
+        trace_id=request.trace_id,
+        request_id=request_id,
+    )
+    await store.create_run(record, chunks)
+    try:
+        for n in range(len(chunks)):
+            await queue.enqueue_job(
+                ANALYZE_CHUNK, tenant, record.run_id, n, _job_id=f"{record.run_id}:{n}",
+                _queue_name=settings.queue_name,
+            )
+    except Exception:
+        await store.delete_run(tenant, record.run_id, len(chunks))
+        raise
+    log.info("run.submitted", run_id=record.run_id, items=len(items), chunks=len(chunks), tenant=tenant)
+    return record

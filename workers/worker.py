@@ -1,0 +1,75 @@
+"""arq worker configuration: functions, queue, msgspec serialisation, timeouts and start-up hooks.
+
+`worker_settings(settings)` returns the keyword arguments of arq's Worker, so the process entry point
+(`misstep worker`) and the tests build workers the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import msgspec
+import structlog
+from arq import func
+from arq.connections import RedisSettings
+
+from taxonomy.catalogue import load_catalogue
+from taxonomy.registry import discover
+from workers.contract import ANALYZE_CHUNK, FINALIZE_RUN
+from workers.jobs import analyze_chunk, finalize_run
+from workers.settings import Settings
+from workers.store import RunStore
+
+log = structlog.get_logger("misstep.worker")
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    """arq RedisSettings from REDIS_URL, retrying the first connection briefly."""
+    return RedisSettings.from_dsn(settings.redis_url)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx["settings"]
+    ctx["store"] = RunStore(ctx["redis"], ttl_s=settings.result_ttl_s)
+    ctx["catalogue"] = load_catalogue()
+    ctx["detectors"] = discover()
+    ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
+    log.info("worker.started", worker_id=ctx["worker_id"], detectors=len(ctx["detectors"]),
+             queue=settings.queue_name)
+
+
+async def on_job_start(ctx: dict[str, Any]) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(job_id=ctx["job_id"], job_try=ctx["job_try"])
+
+
+async def on_job_end(ctx: dict[str, Any]) -> None:
+    structlog.contextvars.clear_contextvars()
+
+
+def worker_settings(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for arq.Worker (a test checks every key is a Worker parameter)."""
+    timeout = settings.job_timeout_s
+    return {
+        "functions": [
+            func(analyze_chunk, name=ANALYZE_CHUNK, timeout=timeout, max_tries=settings.job_max_tries),
+            func(finalize_run, name=FINALIZE_RUN, timeout=timeout, max_tries=settings.job_max_tries),
+        ],
+        "queue_name": settings.queue_name,
+        "redis_settings": redis_settings(settings),
+        "ctx": {"settings": settings},
+        "on_startup": startup,
+        "on_job_start": on_job_start,
+        "after_job_end": on_job_end,
+        "job_serializer": msgspec.msgpack.encode,
+        "job_deserializer": msgspec.msgpack.decode,
+        "keep_result": 0,
+        "log_results": False,
+        "max_jobs": settings.worker_max_jobs,
+        "poll_delay": settings.worker_poll_delay_s,
+        "max_tries": settings.job_max_tries,
+        "job_completion_wait": 20,
+        "health_check_interval": 30,
+    }
