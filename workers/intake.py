@@ -99,8 +99,6 @@ def to_item(raw: DatasetItem, index: int, settings: Settings, *, path: str = "da
         IntakeError: naming the offending field, e.g. "dataset[3].output".
     """
     here = f"{path}[{index}]"
-    if not raw.output.strip():
-        raise IntakeError(f"{here}.output", "must be a non-empty string")
     context = [raw.context] if isinstance(raw.context, str) else list(raw.context or [])
     if len(context) > settings.max_context_docs:
         raise IntakeError(
