@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
 from workers.submission import SubmissionError
 
@@ -30,8 +31,9 @@ def _field_detail(exc: ValidationException) -> tuple[str, list[dict[str, Any]]]:
         elif key == "data":
             key = "body"
         problems.append({"loc": key, "msg": message})
-    if not problems:
-        return str(exc.detail), []
+    if not problems:  # the body did not decode at all
+        detail = str(exc.detail)
+        return (detail if "json" in detail.lower() else f"malformed JSON body: {detail}"), []
     return "; ".join(f"{p['loc']}: {p['msg']}" for p in problems), problems
 
 
@@ -50,8 +52,18 @@ def submission_error(request: Request[Any, Any, Any], exc: SubmissionError) -> R
     return Response(body, status_code=status)
 
 
+def _is_decode_failure(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    return isinstance(cause, SerializationException | msgspec.DecodeError) or (
+        cause is not None and _is_decode_failure(cause)
+    )
+
+
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    body: dict[str, Any] = {"detail": exc.detail}
+    detail = exc.detail
+    if exc.status_code == 400 and _is_decode_failure(exc) and "json" not in detail.lower():
+        detail = f"malformed JSON body: {detail}"
+    body: dict[str, Any] = {"detail": detail}
     if isinstance(exc.extra, dict):
         body.update(exc.extra)
     return Response(body, status_code=exc.status_code, headers=exc.headers)
