@@ -1,11 +1,11 @@
 """The `misstep` command: analyze a dataset file in-process, serve the API, run a worker, run both, eval.
 
-    misstep analyze FILE [--json] [--feature-kind K] [--buckets B,..] [--subcategories S,..]
-        exit 0 = no gating failure, 1 = should_gate_ci is true, 2 = the input is invalid
-    misstep serve [--host H] [--port P]       the HTTP API
-    misstep worker                            one arq worker process
-    misstep run                               Redis (found or started) + API + worker; Ctrl-C stops all
-    misstep eval [--split dev] [--data-dir ../shared/eval] [--json]
+misstep analyze FILE [--json] [--feature-kind K] [--buckets B,..] [--subcategories S,..]
+    exit 0 = no gating failure, 1 = should_gate_ci is true, 2 = the input is invalid
+misstep serve [--host H] [--port P]       the HTTP API
+misstep worker                            one arq worker process
+misstep run                               Redis (found or started) + API + worker; Ctrl-C stops all
+misstep eval [--split dev] [--data-dir ../shared/eval] [--json]
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ def render_summary(result: RunResult, source: str) -> str:
         f"  failures: {s.total_failures_detected}   passes: {s.total_passes}   unsure: {s.total_uncertain}   "
         f"items with failures: {s.items_with_failures}/{s.total_items}",
         f"  overall severity: {s.overall_severity:.1f}/5   primary failure: {s.primary_failure_name or '-'}",
-        f"  should_alert={s.should_alert}  should_gate_ci={s.should_gate_ci}  needs_human_review={s.needs_human_review}",
+        f"  should_alert={s.should_alert}  should_gate_ci={s.should_gate_ci}  "
+        f"needs_human_review={s.needs_human_review}",
     ]
     fails = sorted((t for t in result.failure_tags if t.decision == "fail"), key=lambda t: (-t.severity, t.item_index))
     if fails:
@@ -76,7 +77,9 @@ def render_summary(result: RunResult, source: str) -> str:
         lines.append("")
         lines.append("Eval metrics: " + ", ".join(f"{k}={v:.3f}" for k, v in result.eval_metrics.items()))
     if result.detectors_skipped:
-        lines.append(f"Skipped (needs an LLM tier or inputs not present): {len(result.detectors_skipped)} subcategories")
+        lines.append(
+            f"Skipped (needs an LLM tier, or inputs not present): {len(result.detectors_skipped)} subcategories"
+        )
     return "\n".join(lines)
 
 
@@ -112,7 +115,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.main import create_app
 
     uvicorn.run(
-        create_app(settings), host=args.host or settings.host, port=args.port or settings.port, log_config=None
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,
     )
     return EXIT_OK
 
@@ -201,7 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"analyze": cmd_analyze, "serve": cmd_serve, "worker": cmd_worker, "run": cmd_run, "eval": cmd_eval}
+COMMANDS = {
+    "analyze": cmd_analyze,
+    "serve": cmd_serve,
+    "worker": cmd_worker,
+    "run": cmd_run,
+    "eval": cmd_eval,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

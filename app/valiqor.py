@@ -162,7 +162,9 @@ class FailureAnalysisController(Controller):
             "name": svc.catalogue.name,
             "version": svc.catalogue.version,
             "buckets": [views.bucket(b) for b in svc.catalogue.buckets],
-            "security_categories": [{"category_id": c.id, "category_name": c.name} for c in svc.catalogue.security_categories],
+            "security_categories": [
+                {"category_id": c.id, "category_name": c.name} for c in svc.catalogue.security_categories
+            ],
         }
 
     @get("/taxonomy/subcategories", operation_id="faSubcategories")
@@ -197,4 +199,3 @@ class FailureAnalysisController(Controller):
     @get("/projects", operation_id="faProjects")
     async def projects(self, request: Request[Any, Any, Any], svc: Services) -> dict[str, Any]:
         return {"projects": await svc.store.projects(resolve_tenant(request, svc.settings))}
-

@@ -49,7 +49,19 @@ def content_words(text: str) -> list[str]:
 
 def stem(word: str) -> str:
     """A light suffix stripper so that 'refunds'/'refunded'/'refund' compare equal."""
-    for suffix in ("ational", "ations", "ation", "ingly", "edly", "ings", "ness", "ment", "ing", "ies", "ied"):
+    for suffix in (
+        "ational",
+        "ations",
+        "ation",
+        "ingly",
+        "edly",
+        "ings",
+        "ness",
+        "ment",
+        "ing",
+        "ies",
+        "ied",
+    ):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
     for suffix in ("es", "ed", "ly", "s"):

@@ -44,7 +44,10 @@ def redis_url() -> Iterator[str]:
 def settings(redis_url: str) -> Settings:
     """Settings for in-process tests: an isolated queue per test, fast polling."""
     return Settings(
-        env="test", redis_url=redis_url, queue_name=f"misstep-test:{uuid.uuid4().hex[:8]}", worker_poll_delay_s=0.01
+        env="test",
+        redis_url=redis_url,
+        queue_name=f"misstep-test:{uuid.uuid4().hex[:8]}",
+        worker_poll_delay_s=0.01,
     )
 
 
@@ -87,7 +90,9 @@ class Service:
 
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("wb")
-    return subprocess.Popen([sys.executable, "-m", "app.cli", *args], env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=REPO)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args], env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=REPO
+    )
 
 
 def start_service(redis_url: str, tmp: Path, *, workers: int = 1, **overrides: str) -> Service:

@@ -70,7 +70,7 @@ def load_dataset(path: Path) -> tuple[list[DatasetItem], str]:
         if isinstance(data, dict) and "dataset" in data:
             data = data["dataset"]
         if not isinstance(data, list):
-            raise DatasetFileError(f"{path}: expected a JSON list of items or {{\"dataset\": [...]}}")
+            raise DatasetFileError(f'{path}: expected a JSON list of items or {{"dataset": [...]}}')
         return [_convert(raw, f"{path}: item {i}") for i, raw in enumerate(data)], "json"
     if suffix == ".csv":
         reader = csv.DictReader(text.splitlines())

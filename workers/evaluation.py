@@ -35,7 +35,12 @@ EVAL_SETS = (
     EvalSet(name="halueval_qa", target="unsupported_claim", positive="hallucinated", feature_kind="rag"),
     EvalSet(name="halueval_dialogue", target="unsupported_claim", positive="hallucinated", feature_kind="rag"),
     EvalSet(name="halueval_summarization", target="unsupported_claim", positive="hallucinated", feature_kind="rag"),
-    EvalSet(name="halueval_general", target="unsupported_claim", positive="hallucinated", feature_kind="generic_llm"),
+    EvalSet(
+        name="halueval_general",
+        target="unsupported_claim",
+        positive="hallucinated",
+        feature_kind="generic_llm",
+    ),
     EvalSet(name="ragtruth", target="unsupported_claim", positive="hallucinated", feature_kind="rag"),
     EvalSet(name="faithbench", target="unsupported_claim", positive="hallucinated", feature_kind="rag"),
     EvalSet(name="bipia", target="untrusted_instruction_following", positive="injection", feature_kind="rag"),
@@ -73,7 +78,9 @@ def to_dataset_item(record: dict[str, Any], spec: EvalSet) -> DatasetItem:
         context = [c for c in context if c not in system_parts]
         system_prompt = "\n".join(system_parts) or None
     return DatasetItem(
-        input=record.get("input") or "", output=record.get("output") or "", context=context,
+        input=record.get("input") or "",
+        output=record.get("output") or "",
+        context=context,
         system_prompt=system_prompt,
     )
 
@@ -119,7 +126,10 @@ def evaluate_set(spec: EvalSet, path: Path, settings: Settings) -> dict[str, Any
         "items": len(records),
         "covered": len(decision),
         "unsure": sum(d == "unsure" for d in decision.values()),
-        "tp": tp, "fp": fp, "tn": tn, "fn": fn,
+        "tp": tp,
+        "fp": fp,
+        "tn": tn,
+        "fn": fn,
         **{k: round(v, 4) for k, v in _scores(tp, fp, tn, fn).items()},
         "items_per_s": round(len(records) / elapsed, 1) if elapsed else 0.0,
     }
@@ -137,11 +147,15 @@ def run_eval(data_dir: Path, split: str, settings: Settings, only: list[str] | N
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-    header = f"{'dataset':28} {'target':32} {'n':>5} {'cov':>5} {'uns':>4} {'acc':>6} {'bal_acc':>7} {'prec':>6} {'rec':>6} {'f1':>6}"
+    header = (
+        f"{'dataset':28} {'target':32} {'n':>5} {'cov':>5} {'uns':>4} "
+        f"{'acc':>6} {'bal_acc':>7} {'prec':>6} {'rec':>6} {'f1':>6}"
+    )
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
             f"{r['dataset']:28} {r['target']:32} {r['items']:>5} {r['covered']:>5} {r['unsure']:>4} "
-            f"{r['accuracy']:>6.3f} {r['balanced_accuracy']:>7.3f} {r['precision']:>6.3f} {r['recall']:>6.3f} {r['f1']:>6.3f}"
+            f"{r['accuracy']:>6.3f} {r['balanced_accuracy']:>7.3f} {r['precision']:>6.3f} "
+            f"{r['recall']:>6.3f} {r['f1']:>6.3f}"
         )
     return "\n".join(lines)

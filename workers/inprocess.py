@@ -39,7 +39,10 @@ def analyze_dataset(
     catalogue = catalogue or load_catalogue()
     detectors = detectors if detectors is not None else discover()
     request = AnalyzeRequest(
-        dataset=dataset, feature_kind=feature_kind, buckets=buckets, subcategories=subcategories  # type: ignore[arg-type]
+        dataset=dataset,
+        feature_kind=feature_kind,
+        buckets=buckets,
+        subcategories=subcategories,  # type: ignore[arg-type]
     )
     items = validate_dataset(request, settings)
     options = resolve_options(request, items, catalogue, settings)

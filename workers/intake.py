@@ -101,14 +101,10 @@ def to_item(raw: DatasetItem, index: int, settings: Settings, *, path: str = "da
     here = f"{path}[{index}]"
     context = [raw.context] if isinstance(raw.context, str) else list(raw.context or [])
     if len(context) > settings.max_context_docs:
-        raise IntakeError(
-            f"{here}.context", f"has {len(context)} documents; the limit is {settings.max_context_docs}"
-        )
+        raise IntakeError(f"{here}.context", f"has {len(context)} documents; the limit is {settings.max_context_docs}")
     tool_calls = raw.tool_calls or []
     if len(tool_calls) > settings.max_tool_calls:
-        raise IntakeError(
-            f"{here}.tool_calls", f"has {len(tool_calls)} calls; the limit is {settings.max_tool_calls}"
-        )
+        raise IntakeError(f"{here}.tool_calls", f"has {len(tool_calls)} calls; the limit is {settings.max_tool_calls}")
     _check_length(f"{here}.input", raw.input, settings.max_field_chars)
     _check_length(f"{here}.output", raw.output, settings.max_field_chars)
     for i, doc in enumerate(context):

@@ -108,7 +108,11 @@ async def analyze_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -
             done = await store.done_chunks(tenant, run_id)
         if done >= record.n_chunks:
             await ctx["redis"].enqueue_job(
-                FINALIZE_RUN, tenant, run_id, _job_id=f"{run_id}:final", _queue_name=ctx["settings"].queue_name
+                FINALIZE_RUN,
+                tenant,
+                run_id,
+                _job_id=f"{run_id}:final",
+                _queue_name=ctx["settings"].queue_name,
             )
         return "analyzed"
     except Retry:
@@ -134,9 +138,7 @@ async def finalize_run(ctx: JobContext, tenant: str, run_id: str) -> str:
         duration_ms = _ms_between(started, finished_at)
         final = _replace(record, status="completed", finished_at=finished_at, duration_ms=duration_ms)
         plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
-        result = assemble(
-            final, chunks, catalogue=ctx["catalogue"], skipped=plan.skipped, settings=ctx["settings"]
-        )
+        result = assemble(final, chunks, catalogue=ctx["catalogue"], skipped=plan.skipped, settings=ctx["settings"])
         final = _replace(final, summary=result.summary)
         if not await store.finalize(final, result):  # cancelled (or finalised) meanwhile
             return "skipped"

@@ -74,4 +74,3 @@ def make_tag(sub: Subcategory, finding: Finding, *, run_id: str, item_index: int
         eval_metric_values=dict(finding.metrics),
         evidence_items=evidence,
     )
-

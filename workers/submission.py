@@ -56,9 +56,7 @@ def resolve_options(request: AnalyzeRequest, items: list[Item], catalogue: Catal
     known_security = {c.id for c in catalogue.security_categories}
     for category in request.mandatory_security_categories:
         if category not in known_security:
-            raise SubmissionError(
-                "mandatory_security_categories", f"unknown security category {category!r} (S1..S23)"
-            )
+            raise SubmissionError("mandatory_security_categories", f"unknown security category {category!r} (S1..S23)")
     tier = request.tier or settings.default_tier
     if tier != "rule_based":
         raise SubmissionError(
@@ -133,7 +131,11 @@ async def submit_run(
     try:
         for n in range(len(chunks)):
             await queue.enqueue_job(
-                ANALYZE_CHUNK, tenant, record.run_id, n, _job_id=f"{record.run_id}:{n}",
+                ANALYZE_CHUNK,
+                tenant,
+                record.run_id,
+                n,
+                _job_id=f"{record.run_id}:{n}",
                 _queue_name=settings.queue_name,
             )
     except Exception:

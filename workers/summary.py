@@ -33,12 +33,10 @@ def summarize(tags: list[Tag], total_items: int, settings: Settings) -> Summary:
         or t.scoring_breakdown.security_override == "critical"
         for t in fails
     )
-    should_gate = any(
-        t.severity >= settings.gate_severity and t.confidence >= settings.gate_confidence for t in fails
+    should_gate = any(t.severity >= settings.gate_severity and t.confidence >= settings.gate_confidence for t in fails)
+    needs_review = any(t.decision == "unsure" and t.severity >= settings.gate_severity for t in tags) or any(
+        t.confidence < settings.review_confidence for t in fails
     )
-    needs_review = any(
-        t.decision == "unsure" and t.severity >= settings.gate_severity for t in tags
-    ) or any(t.confidence < settings.review_confidence for t in fails)
     items_with_failures = sum(1 for counts in by_item.values() if counts["fail"])
     items_all_passed = total_items - sum(1 for c in by_item.values() if c["fail"] or c["unsure"])
     return Summary(
@@ -103,9 +101,7 @@ def assemble(
             counts[name] += chunk.metric_counts.get(name, 0)
     options = record.options
     eval_metrics = (
-        {name: round(sums[name] / counts[name], 4) for name in sorted(sums) if counts[name]}
-        if options.run_eval
-        else {}
+        {name: round(sums[name] / counts[name], 4) for name in sorted(sums) if counts[name]} if options.run_eval else {}
     )
     not_run = {sub_id: reason for sub_id, reason in skipped.items()}
     for sub_id in catalogue.subcategories:
@@ -126,9 +122,7 @@ def assemble(
         inputs=inputs,
         eval_metrics=eval_metrics,
         security_flags=(
-            security_flags(tags, catalogue, options.mandatory_security_categories)
-            if options.run_security
-            else {}
+            security_flags(tags, catalogue, options.mandatory_security_categories) if options.run_security else {}
         ),
         detectors_run=ran,
         detectors_skipped=[key for key in not_run if not key.startswith("metric:")],

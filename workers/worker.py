@@ -36,8 +36,12 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["catalogue"] = load_catalogue()
     ctx["detectors"] = discover()
     ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
-    log.info("worker.started", worker_id=ctx["worker_id"], detectors=len(ctx["detectors"]),
-             queue=settings.queue_name)
+    log.info(
+        "worker.started",
+        worker_id=ctx["worker_id"],
+        detectors=len(ctx["detectors"]),
+        queue=settings.queue_name,
+    )
 
 
 async def on_job_start(ctx: dict[str, Any]) -> None:

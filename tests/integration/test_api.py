@@ -33,7 +33,9 @@ def test_seed_example_tags_berlin_as_unsupported_and_passes_the_faithful_answer(
     snippets = [ev["content_snippet"] for ev in berlin[0]["evidence_items"]]
     assert any("Berlin" in (s or "") for s in snippets)
     assert berlin[0]["evidence_items"][0]["source"] == "output"
-    faithful = [t for t in result["failure_tags"] if t["item_index"] == 1 and t["subcategory_id"] == "unsupported_claim"]
+    faithful = [
+        t for t in result["failure_tags"] if t["item_index"] == 1 and t["subcategory_id"] == "unsupported_claim"
+    ]
     assert [t["decision"] for t in faithful] == ["pass"]
     assert not [t for t in fails if t["item_index"] == 1]
     summary = result["summary"]
@@ -58,7 +60,9 @@ def test_feature_kind_is_detected_and_filters_are_a_union(service: Service) -> N
         result = http.get(f"{FA}/runs/{run_id}").json()
     assert result["feature_kind"] == "agent"
     assert {t["bucket_id"] for t in result["failure_tags"]} <= {"system_execution", "conversation_quality"}
-    assert any(t["subcategory_id"] == "upstream_service_error" and t["decision"] == "fail" for t in result["failure_tags"])
+    assert any(
+        t["subcategory_id"] == "upstream_service_error" and t["decision"] == "fail" for t in result["failure_tags"]
+    )
 
 
 BAD_INPUTS = [
@@ -67,15 +71,36 @@ BAD_INPUTS = [
     pytest.param(json.dumps({"project_name": "p"}).encode(), "either trace_id or dataset", id="neither"),
     pytest.param(json.dumps({"dataset": []}).encode(), "dataset", id="empty-dataset"),
     pytest.param(json.dumps({"dataset": [{"input": "hi"}]}).encode(), "output", id="item-without-output"),
-    pytest.param(json.dumps({"dataset": [{"input": "hi", "output": 42}]}).encode(), "dataset[0].output", id="wrong-type"),
-    pytest.param(json.dumps({"dataset": [{"output": "x", "context": [1]}]}).encode(), "context", id="wrong-context-type"),
-    pytest.param(json.dumps({"dataset": [{"output": "x"}], "run_eval": "yes"}).encode(), "run_eval", id="wrong-flag-type"),
-    pytest.param(json.dumps({"dataset": [{"output": "x"}], "buckets": ["nonsense"]}).encode(), "bucket 'nonsense'", id="unknown-bucket"),
     pytest.param(
-        json.dumps({"dataset": [{"output": "x"}], "subcategories": ["made_up"]}).encode(), "subcategory 'made_up'",
+        json.dumps({"dataset": [{"input": "hi", "output": 42}]}).encode(),
+        "dataset[0].output",
+        id="wrong-type",
+    ),
+    pytest.param(
+        json.dumps({"dataset": [{"output": "x", "context": [1]}]}).encode(),
+        "context",
+        id="wrong-context-type",
+    ),
+    pytest.param(
+        json.dumps({"dataset": [{"output": "x"}], "run_eval": "yes"}).encode(),
+        "run_eval",
+        id="wrong-flag-type",
+    ),
+    pytest.param(
+        json.dumps({"dataset": [{"output": "x"}], "buckets": ["nonsense"]}).encode(),
+        "bucket 'nonsense'",
+        id="unknown-bucket",
+    ),
+    pytest.param(
+        json.dumps({"dataset": [{"output": "x"}], "subcategories": ["made_up"]}).encode(),
+        "subcategory 'made_up'",
         id="unknown-subcategory",
     ),
-    pytest.param(json.dumps({"dataset": [{"output": "x"}], "feature_kind": "robot"}).encode(), "feature_kind", id="bad-feature-kind"),
+    pytest.param(
+        json.dumps({"dataset": [{"output": "x"}], "feature_kind": "robot"}).encode(),
+        "feature_kind",
+        id="bad-feature-kind",
+    ),
     pytest.param(json.dumps({"dataset": [{"output": "x"}], "tier": "deep"}).encode(), "tier", id="tier-unavailable"),
 ]
 
@@ -114,7 +139,13 @@ def test_dataset_too_large_uses_the_valiqor_top_level_shape(redis_url: str, tmp_
 
 @pytest.mark.parametrize(
     "path",
-    [f"{FA}/runs/nope", f"{FA}/runs/nope/status", f"{FA}/runs/nope/inputs", f"{FA}/runs/nope/tags", f"{FA}/buckets/nope"],
+    [
+        f"{FA}/runs/nope",
+        f"{FA}/runs/nope/status",
+        f"{FA}/runs/nope/inputs",
+        f"{FA}/runs/nope/tags",
+        f"{FA}/buckets/nope",
+    ],
 )
 def test_unknown_ids_are_404_with_detail(service: Service, path: str) -> None:
     with service.client() as http:
@@ -175,7 +206,11 @@ def test_taxonomy_endpoints_serve_the_whole_catalogue(service: Service) -> None:
     assert len(taxonomy["buckets"]) == 8
     assert sum(len(b["subcategories"]) for b in taxonomy["buckets"]) == 41
     assert {s["subcategory_id"] for s in subs["subcategories"]} == {
-        "wrong_tool_selection", "invalid_tool_call", "missing_tool_call", "redundant_tool_calls", "unhandled_tool_error",
+        "wrong_tool_selection",
+        "invalid_tool_call",
+        "missing_tool_call",
+        "redundant_tool_calls",
+        "unhandled_tool_error",
     }
     assert all(s["detection_approach"] == "deterministic" for s in det["subcategories"]) and det["subcategories"]
     assert bucket["bucket_id"] == "safety_security" and len(bucket["subcategories"]) == 5

@@ -1,0 +1,106 @@
+"""Engine, scoring and summary: applicability, detector failure isolation, thresholds, stable ids."""
+
+from __future__ import annotations
+
+from taxonomy.catalogue import load_catalogue
+from taxonomy.model import Evidence, Finding, Item
+from taxonomy.registry import Detector
+from workers.contract import RunOptions
+from workers.engine import analyze_items, build_plan
+from workers.settings import Settings
+from workers.summary import security_flags, summarize
+
+CATALOGUE = load_catalogue()
+
+
+def fixed(sub_id: str, finding: Finding, needs=("output",)) -> Detector:
+    return Detector(subcategory_id=sub_id, needs=needs, detect=lambda item: finding, module="tests")
+
+
+def boom(item: Item) -> Finding:
+    raise ZeroDivisionError("bad maths")
+
+
+def options(**kw) -> RunOptions:
+    return RunOptions(feature_kind=kw.pop("feature_kind", "rag"), feature_kind_detected=False, tier="rule_based", **kw)
+
+
+def test_a_raising_detector_gives_unsure_with_the_reason_and_others_still_run() -> None:
+    detectors = {
+        "degenerate_output": Detector(subcategory_id="degenerate_output", needs=("output",), detect=boom, module="t"),
+        "harmful_content": fixed("harmful_content", Finding.passed("clean")),
+    }
+    plan = build_plan(CATALOGUE, detectors, options())
+    chunk = analyze_items([Item(index=0, input="q", output="answer")], plan, run_id="r1")
+    by_sub = {t.subcategory_id: t for t in chunk.tags}
+    assert by_sub["degenerate_output"].decision == "unsure"
+    assert "ZeroDivisionError: bad maths" in by_sub["degenerate_output"].judge_rationale
+    assert by_sub["harmful_content"].decision == "pass"
+
+
+def test_detectors_run_only_where_kind_and_inputs_apply() -> None:
+    detectors = {"unsupported_claim": fixed("unsupported_claim", Finding.passed("ok"), needs=("output", "context"))}
+    plan = build_plan(CATALOGUE, detectors, options())
+    chunk = analyze_items([Item(index=0, output="a"), Item(index=1, output="a", context=("doc",))], plan, run_id="r")
+    assert [t.item_index for t in chunk.tags] == [1]
+    generic = build_plan(CATALOGUE, detectors, options(feature_kind="generic_llm"))
+    assert analyze_items([Item(index=0, output="a", context=("d",))], generic, run_id="r").tags == []
+
+
+def test_judge_only_subcategories_are_skipped_with_the_reason_and_filters_restrict() -> None:
+    plan = build_plan(CATALOGUE, {}, options(selected=("fabricated_fact", "over_refusal")))
+    assert set(plan.skipped) == {"fabricated_fact", "over_refusal"}
+    assert "needs an LLM judge" in plan.skipped["fabricated_fact"]
+
+
+def test_scoring_fills_breakdown_and_tag_ids_are_stable() -> None:
+    finding = Finding(
+        decision="fail",
+        severity=4.5,
+        confidence=0.9,
+        rationale="leak",
+        evidence=(Evidence(evidence_type="api_key", description="key", source="output", content_snippet="sk_live"),),
+    )
+    detectors = {"sensitive_data_exposure": fixed("sensitive_data_exposure", finding)}
+    plan = build_plan(CATALOGUE, detectors, options())
+    first = analyze_items([Item(index=3, output="x")], plan, run_id="run").tags[0]
+    again = analyze_items([Item(index=3, output="x")], plan, run_id="run").tags[0]
+    assert first.tag_id == again.tag_id
+    breakdown = first.scoring_breakdown
+    assert (breakdown.impact, breakdown.risk, breakdown.final_severity) == (5, 4, 4.5)
+    assert breakdown.deterministic_weight == 1.0 and breakdown.security_override == "critical"
+    assert first.evidence_items[0].item_id == "3" and first.bucket_name == "Safety & security"
+
+
+def test_summary_thresholds_are_settings() -> None:
+    detectors = {
+        "degenerate_output": fixed("degenerate_output", Finding(decision="fail", severity=3.0, confidence=0.65))
+    }
+    plan = build_plan(CATALOGUE, detectors, options())
+    tags = analyze_items([Item(index=0, output="x"), Item(index=1, output="y")], plan, run_id="r").tags
+    default = summarize(tags, 2, Settings())
+    assert default.should_gate_ci is True and default.should_alert is False and default.items_with_failures == 2
+    strict = summarize(tags, 2, Settings(gate_severity=3.5))
+    assert strict.should_gate_ci is False
+    assert summarize(tags, 2, Settings(review_confidence=0.7)).needs_human_review is True
+    assert default.primary_failure == "degenerate_output" and default.buckets_affected == ["conversation_quality"]
+
+
+def test_security_flags_mark_failed_categories_and_requested_ones() -> None:
+    finding = Finding(
+        decision="fail",
+        severity=5,
+        confidence=1,
+        evidence=(
+            Evidence(
+                evidence_type="pii",
+                description="email",
+                source="output",
+                metadata={"security_category": "S19"},
+            ),
+        ),
+    )
+    detectors = {"sensitive_data_exposure": fixed("sensitive_data_exposure", finding)}
+    tags = analyze_items([Item(index=0, output="x")], build_plan(CATALOGUE, detectors, options()), run_id="r").tags
+    flags = security_flags(tags, CATALOGUE, ("S10",))
+    assert flags["S19"] == "unsafe" and flags["S17"] == "safe" and flags["S10"] == "not_evaluated"

@@ -1,0 +1,106 @@
+"""RunStore against a real Redis: atomic creation, tenant scoping, idempotent chunks, cancel wins races."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+import pytest
+from redis.asyncio import Redis
+
+from taxonomy.model import Item
+from workers.contract import ChunkResult, RunOptions, RunRecord, RunResult, Summary
+from workers.store import RunStore
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def store(redis_url: str):
+    client = Redis.from_url(redis_url)
+    yield RunStore(client, ttl_s=300)
+    await client.aclose()
+
+
+def record(tenant: str, n_chunks: int = 2) -> RunRecord:
+    options = RunOptions(feature_kind="rag", feature_kind_detected=True, tier="rule_based")
+    return RunRecord(
+        run_id=uuid.uuid4().hex,
+        tenant=tenant,
+        status="queued",
+        created_at="2026-11-21T00:00:00Z",
+        options=options,
+        total_items=3,
+        n_chunks=n_chunks,
+        chunk_size=2,
+        project_name="p",
+    )
+
+
+async def test_create_and_read_are_scoped_by_tenant(store: RunStore) -> None:
+    rec = record("tenant-a")
+    await store.create_run(rec, [[Item(index=0, output="a"), Item(index=1, output="b")], [Item(index=2, output="c")]])
+    assert (await store.get_record("tenant-a", rec.run_id)) == rec
+    assert await store.get_record("tenant-b", rec.run_id) is None
+    assert [i.index for i in await store.load_items("tenant-a", rec.run_id, 1)] == [2]
+    assert await store.load_items("tenant-b", rec.run_id, 1) is None
+    assert rec.run_id in {r.run_id for r in await store.list_records("tenant-a")}
+    assert rec.run_id not in {r.run_id for r in await store.list_records("tenant-b")}
+    assert "p" in await store.projects("tenant-a") and await store.projects("tenant-b") == []
+    ttl = await store.redis.ttl(f"ms:tenant-a:run:{rec.run_id}")
+    assert 0 < ttl <= 300
+
+
+async def test_saving_a_chunk_twice_counts_it_once(store: RunStore) -> None:
+    rec = record("t")
+    await store.create_run(rec, [[Item(output="a")], [Item(output="b")]])
+    chunk = ChunkResult(chunk_index=0, inputs=[], tags=[], detectors_run=[], worker_id="w1")
+    assert await store.save_chunk("t", rec.run_id, chunk) == 1
+    assert await store.save_chunk("t", rec.run_id, chunk) == 1
+    assert await store.has_chunk("t", rec.run_id, 0) and not await store.has_chunk("t", rec.run_id, 1)
+
+
+async def test_a_cancel_that_lands_first_wins_over_finalisation(store: RunStore) -> None:
+    rec = record("t", n_chunks=1)
+    await store.create_run(rec, [[Item(output="a")]])
+    cancelled = await store.update_record("t", rec.run_id, lambda r: msgspec.structs.replace(r, status="cancelled"))
+    assert cancelled is not None and cancelled.status == "cancelled"
+    final = msgspec.structs.replace(rec, status="completed")
+    result = RunResult(
+        run_id=rec.run_id,
+        status="completed",
+        mode="minimal",
+        input_type="json",
+        feature_kind="rag",
+        summary=Summary(),
+    )
+    assert await store.finalize(final, result) is False
+    assert (await store.get_record("t", rec.run_id)).status == "cancelled"
+    assert await store.get_result("t", rec.run_id) is None
+
+
+async def test_finalize_writes_result_and_drops_chunk_data(store: RunStore) -> None:
+    rec = record("t", n_chunks=1)
+    await store.create_run(rec, [[Item(output="a")]])
+    await store.save_chunk("t", rec.run_id, ChunkResult(chunk_index=0, inputs=[], tags=[], detectors_run=[]))
+    result = RunResult(
+        run_id=rec.run_id,
+        status="completed",
+        mode="minimal",
+        input_type="json",
+        feature_kind="rag",
+        summary=Summary(total_items=3),
+    )
+    assert await store.finalize(msgspec.structs.replace(rec, status="completed"), result) is True
+    assert (await store.get_result("t", rec.run_id)).summary.total_items == 3
+    assert await store.load_items("t", rec.run_id, 0) is None
+    assert await store.load_chunks("t", rec.run_id, 1) == []
+    assert await store.finalize(msgspec.structs.replace(rec, status="completed"), result) is False
+
+
+async def test_delete_run_leaves_nothing_behind(store: RunStore) -> None:
+    rec = record("gone")
+    await store.create_run(rec, [[Item(output="a")], [Item(output="b")]])
+    await store.delete_run("gone", rec.run_id, 2)
+    assert [k async for k in store.redis.scan_iter(match=f"ms:gone:run:{rec.run_id}*")] == []
+    assert await store.list_records("gone") == []
