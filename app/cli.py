@@ -130,6 +130,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Redis (REDIS_URL, or a local one started here), then the API and one worker in the foreground."""
     from workers.localredis import RedisUnavailableError, ensure_redis
@@ -148,6 +152,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env),
     ]
     sys.stderr.write(f"misstep: API on http://{settings.host}:{port} (OpenAPI at /schema); Ctrl-C stops\n")
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # a supervisor's SIGTERM stops everything like Ctrl-C
     try:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
