@@ -1,0 +1,135 @@
+"""Attribute flips against structured context: a JSON record says a feature is false ("OutdoorSeating":
+false, "BusinessParking": {"valet": false}) or unknown (null), yet the answer asserts the feature.
+
+Each false/null leaf becomes a phrase from its key path ("outdoor seating", "valet parking"); an output
+clause that names the phrase without a negation contradicts (false) or goes beyond (null) the record.
+Clauses are split at contrastive words ("but", "while", "although") so that "no valet parking, but a
+lot" does not hide a flip; the negation scope is the clause, which misses some flips in long lists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from taxonomy.detectors.hallucination_grounding._facts import cached_stem, normalize
+from taxonomy.text import STOPWORDS, WORD_RE
+
+CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[_\s]+")
+CLAUSE_RE = re.compile(
+    r"[.;!?]\s|\n|(?<!\s)\s+(?:but|however|while|whereas|although|though|yet|except)\b", re.IGNORECASE
+)
+NEGATION_RE = re.compile(
+    r"\b(?:no|not|never|none|nor|neither|without|lacks?|lacking|unavailable|rather than|instead of|other than)\b"
+    r"|n't\b",
+    re.IGNORECASE,
+)
+FALSE_STRINGS = frozenset({"no", "none", "false", "u'no'", "'no'", "u'none'", "'none'"})
+KEY_NOISE = frozenset({"restaurants", "business", "attributes", "attribute", "has", "is", "allows", "accepts"})
+MAX_JSON_CHARS = 200_000
+MAX_LEAVES = 400
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeFlip:
+    start: int
+    end: int
+    attribute: str  # the key path as written, e.g. "BusinessParking.valet"
+    value: Any  # False or None
+
+
+def _words(text: str) -> list[str]:
+    return WORD_RE.findall(normalize(text))
+
+
+def _key_tokens(key: str) -> list[str]:
+    parts = [p.lower() for p in CAMEL_RE.split(key) if p]
+    parts = [p for p in parts if p not in KEY_NOISE and len(p) > 1]
+    return parts if any(p not in STOPWORDS for p in parts) else []
+
+
+def _leaves(node: Any, path: tuple[str, ...], depth: int = 0) -> Iterator[tuple[tuple[str, ...], Any]]:
+    if depth > 6:
+        return
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, dict | list):
+                yield from _leaves(value, (*path, str(key)), depth + 1)
+            else:
+                yield (*path, str(key)), value
+    elif isinstance(node, list):
+        for value in node[:MAX_LEAVES]:
+            if isinstance(value, dict | list):
+                yield from _leaves(value, path, depth + 1)
+            else:
+                yield path, value
+
+
+def negative_attributes(doc: str) -> list[tuple[str, list[str], list[str], Any]]:
+    """(path, child tokens, parent tokens, value) of every false or null leaf of a JSON context document."""
+    text = doc.strip()
+    if not text.startswith(("{", "[")) or len(text) > MAX_JSON_CHARS:
+        return []
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError):
+        return []
+    found = []
+    leaves = list(_leaves(record, ()))
+    # Free text inside the record (reviews, descriptions) can back what a null attribute leaves open.
+    prose = {cached_stem(w) for _, value in leaves if isinstance(value, str) and " " in value for w in _words(value)}
+    for path, value in leaves:
+        negative = value is False or value is None or (isinstance(value, str) and value.lower() in FALSE_STRINGS)
+        if not negative or not path:
+            continue
+        child = _key_tokens(path[-1])
+        parent = _key_tokens(path[-2]) if len(path) > 1 else []
+        if not child or (value is None and all(cached_stem(t) in prose for t in child)):
+            continue
+        found.append((".".join(path), child, parent, None if value is None else False))
+        if len(found) >= MAX_LEAVES:
+            break
+    return found
+
+
+def _clauses(text: str) -> Iterator[tuple[int, int]]:
+    start = 0
+    for match in CLAUSE_RE.finditer(text):
+        yield start, match.start()
+        start = match.end()
+    yield start, len(text)
+
+
+def _forms(tokens: list[str]) -> set[str]:
+    """Stems of the tokens and of adjacent pairs glued together ("take out" -> "takeout", "wi fi" -> "wifi")."""
+    forms = {cached_stem(t) for t in tokens}
+    forms.update(cached_stem(a + b) for a, b in pairwise(tokens))
+    return forms
+
+
+def attribute_flips(output: str, context: list[str]) -> list[AttributeFlip]:
+    """Output clauses that assert a feature the structured context records as false or null."""
+    attributes = [a for doc in context for a in negative_attributes(doc)]
+    if not attributes:
+        return []
+    output_forms = _forms(_words(output))
+    flips: list[AttributeFlip] = []
+    reported: set[str] = set()
+    for start, end in _clauses(output):
+        clause = output[start:end]
+        forms = _forms(_words(clause))
+        if not forms or NEGATION_RE.search(clause):
+            continue
+        for path, child, parent, value in attributes:
+            if path in reported:
+                continue
+            child_hit = all(cached_stem(t) in forms for t in child) or cached_stem("".join(child)) in forms
+            parent_needed = bool(parent) and all(cached_stem(t) in output_forms for t in parent)
+            if child_hit and (not parent_needed or all(cached_stem(t) in forms for t in parent)):
+                reported.add(path)
+                flips.append(AttributeFlip(start, end, path, value))
+    return flips
