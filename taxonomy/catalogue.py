@@ -84,7 +84,6 @@ class Catalogue(msgspec.Struct, frozen=True, kw_only=True, dict=True):
         return selected
 
 
-
 @functools.cache
 def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
     """Load and validate catalogue.json once per process."""
@@ -96,13 +95,13 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
             description=b.description,
             subcategories=tuple(
                 msgspec.convert(
-                    {**msgspec.structs.asdict(s), "bucket_id": b.id, "bucket_name": b.name}, Subcategory, from_attributes=False
+                    {**msgspec.structs.asdict(s), "bucket_id": b.id, "bucket_name": b.name},
+                    Subcategory,
+                    from_attributes=False,
                 )
                 for s in b.subcategories
             ),
         )
         for b in raw.buckets
     )
-    return Catalogue(
-        name=raw.name, version=raw.version, buckets=buckets, security_categories=raw.security_categories
-    )
+    return Catalogue(name=raw.name, version=raw.version, buckets=buckets, security_categories=raw.security_categories)
