@@ -13,11 +13,13 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from redis.exceptions import RedisError
 
 from workers.submission import SubmissionError
 
 log = structlog.get_logger("misstep.http")
 
+STORAGE_RETRY_AFTER_S = 2
 _SUBMISSION_STATUS = {"invalid": 400, "too_large": 400, "not_found": 404, "unavailable": 403}
 
 
@@ -69,12 +71,22 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return Response(body, status_code=exc.status_code, headers=exc.headers)
 
 
+def storage_unavailable(request: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
+    log.error("storage.unavailable", path=request.url.path, error=f"{type(exc).__name__}: {exc}")
+    return Response(
+        {"detail": "storage unavailable: Redis did not answer; nothing was changed, retry shortly"},
+        status_code=503,
+        headers={"Retry-After": str(STORAGE_RETRY_AFTER_S)},
+    )
+
+
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("request.crashed", path=request.url.path)
     return Response({"detail": "internal error; the request id is in the X-Request-ID header"}, status_code=500)
 
 
 EXCEPTION_HANDLERS = {
+    RedisError: storage_unavailable,
     ValidationException: validation_error,
     SubmissionError: submission_error,
     HTTPException: http_error,

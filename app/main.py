@@ -6,9 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import msgspec
 import structlog
-from arq import create_pool
 from arq.connections import ArqRedis
 from litestar import Litestar, get
 from litestar.di import Provide
@@ -20,9 +18,9 @@ from app.services import Services
 from app.valiqor import FailureAnalysisController
 from taxonomy.catalogue import load_catalogue
 from workers.logs import configure_logging
+from workers.queue import queue_client
 from workers.settings import Settings
 from workers.store import RunStore
-from workers.worker import redis_settings
 
 log = structlog.get_logger("misstep.app")
 
@@ -43,12 +41,7 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = redis or await create_pool(
-            redis_settings(settings),
-            job_serializer=msgspec.msgpack.encode,
-            job_deserializer=msgspec.msgpack.decode,
-            default_queue_name=settings.queue_name,
-        )
+        pool = redis or queue_client(settings)
         holder["services"] = Services(
             settings=settings,
             store=RunStore(pool, ttl_s=settings.result_ttl_s),

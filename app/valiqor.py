@@ -46,7 +46,6 @@ class FailureAnalysisController(Controller):
             data,
             tenant=tenant,
             store=svc.store,
-            queue=svc.queue,
             catalogue=svc.catalogue,
             settings=svc.settings,
             request_id=request.scope.get("state", {}).get("request_id"),

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
     "taxonomy": {"workers", "app", "litestar", "arq", "redis", "openai", "anthropic", "structlog"},
     "workers": {"app", "litestar"},
-    "app": {"openai", "anthropic", "workers.jobs"},
+    "app": {"openai", "anthropic", "workers.jobs", "workers.worker", "workers.llm"},
 }
 
 

@@ -37,6 +37,18 @@ def record(tenant: str, n_chunks: int = 2) -> RunRecord:
     )
 
 
+async def test_a_run_is_stored_with_its_queued_jobs_in_one_transaction(store: RunStore, settings) -> None:
+    from workers.queue import chunk_jobs
+
+    rec = record("atomic")
+    jobs = chunk_jobs("atomic", rec.run_id, 2, settings)
+    await store.create_run(rec, [[Item(output="a")], [Item(output="b")]], jobs)
+    queued = await store.redis.zrange(settings.queue_name, 0, -1)
+    assert queued == [f"{rec.run_id}:0".encode(), f"{rec.run_id}:1".encode()]
+    payload = msgspec.msgpack.decode(await store.redis.get(f"arq:job:{rec.run_id}:1"))
+    assert payload["f"] == "analyze_chunk" and payload["a"] == ["atomic", rec.run_id, 1]
+
+
 async def test_create_and_read_are_scoped_by_tenant(store: RunStore) -> None:
     rec = record("tenant-a")
     await store.create_run(rec, [[Item(index=0, output="a"), Item(index=1, output="b")], [Item(index=2, output="c")]])
@@ -96,11 +108,3 @@ async def test_finalize_writes_result_and_drops_chunk_data(store: RunStore) -> N
     assert await store.load_items("t", rec.run_id, 0) is None
     assert await store.load_chunks("t", rec.run_id, 1) == []
     assert await store.finalize(msgspec.structs.replace(rec, status="completed"), result) is False
-
-
-async def test_delete_run_leaves_nothing_behind(store: RunStore) -> None:
-    rec = record("gone")
-    await store.create_run(rec, [[Item(output="a")], [Item(output="b")]])
-    await store.delete_run("gone", rec.run_id, 2)
-    assert [k async for k in store.redis.scan_iter(match=f"ms:gone:run:{rec.run_id}*")] == []
-    assert await store.list_records("gone") == []

@@ -18,9 +18,8 @@ from workers.settings import Tier
 RunStatus = Literal["queued", "processing", "completed", "failed", "cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
-# arq function names: the only thing app and worker must agree on besides the structs below.
+# arq function name: the only thing app and worker must agree on besides the structs below.
 ANALYZE_CHUNK = "analyze_chunk"
-FINALIZE_RUN = "finalize_run"
 
 
 class DatasetItem(msgspec.Struct, kw_only=True):

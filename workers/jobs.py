@@ -1,8 +1,9 @@
-"""arq job functions: analyse one chunk of a run, and finalise a run once every chunk is done.
+"""arq job function: analyse one chunk of a run; the job that stores the last chunk finalises the run.
 
 Jobs are idempotent (arq delivers at least once): a chunk already done is not recomputed, a chunk
-result is an overwrite, and finalising a run that is already terminal does nothing. A job that keeps
-failing marks its run `failed` with the reason on its last try instead of leaving it hanging.
+result is an overwrite, and finalising is a conditional write that only the first finisher wins (a
+re-delivered last chunk finalises again only if nobody did). A job that keeps failing marks its run
+`failed` with the reason on its last try instead of leaving it hanging.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from arq.connections import ArqRedis
 
 from taxonomy.catalogue import Catalogue
 from taxonomy.registry import Detector
-from workers.contract import FINALIZE_RUN, TERMINAL_STATUSES, RunRecord
+from workers.contract import TERMINAL_STATUSES, RunRecord
 from workers.engine import analyze_items, build_plan
 from workers.settings import Settings
 from workers.store import RunStore
@@ -107,13 +108,7 @@ async def analyze_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -
         else:
             done = await store.done_chunks(tenant, run_id)
         if done >= record.n_chunks:
-            await ctx["redis"].enqueue_job(
-                FINALIZE_RUN,
-                tenant,
-                run_id,
-                _job_id=f"{run_id}:final",
-                _queue_name=ctx["settings"].queue_name,
-            )
+            return await _finalize(ctx, tenant, run_id)
         return "analyzed"
     except Retry:
         raise
@@ -122,33 +117,26 @@ async def analyze_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -
         return "failed"
 
 
-async def finalize_run(ctx: JobContext, tenant: str, run_id: str) -> str:
+async def _finalize(ctx: JobContext, tenant: str, run_id: str) -> str:
     """Assemble the run result from its chunks and mark the run completed (once)."""
-    structlog.contextvars.bind_contextvars(run_id=run_id)
     store = ctx["store"]
-    try:
-        record = await store.get_record(tenant, run_id)
-        if record is None or record.status in TERMINAL_STATUSES:
-            return "skipped"
-        chunks = await store.load_chunks(tenant, run_id, record.n_chunks)
-        if len(chunks) < record.n_chunks:
-            raise RuntimeError(f"only {len(chunks)} of {record.n_chunks} chunk results are stored")
-        finished_at = now_iso()
-        started = record.started_at or record.created_at
-        duration_ms = _ms_between(started, finished_at)
-        final = _replace(record, status="completed", finished_at=finished_at, duration_ms=duration_ms)
-        plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
-        result = assemble(final, chunks, catalogue=ctx["catalogue"], skipped=plan.skipped, settings=ctx["settings"])
-        final = _replace(final, summary=result.summary)
-        if not await store.finalize(final, result):  # cancelled (or finalised) meanwhile
-            return "skipped"
-        log.info("run.completed", items=record.total_items, tags=len(result.failure_tags), ms=duration_ms)
-        return "completed"
-    except Retry:
-        raise
-    except Exception as exc:
-        await _retry_or_fail(ctx, tenant, run_id, exc)
-        return "failed"
+    record = await store.get_record(tenant, run_id)
+    if record is None or record.status in TERMINAL_STATUSES:
+        return "skipped"
+    chunks = await store.load_chunks(tenant, run_id, record.n_chunks)
+    if len(chunks) < record.n_chunks:
+        raise RuntimeError(f"only {len(chunks)} of {record.n_chunks} chunk results are stored")
+    finished_at = now_iso()
+    started = record.started_at or record.created_at
+    duration_ms = _ms_between(started, finished_at)
+    final = _replace(record, status="completed", finished_at=finished_at, duration_ms=duration_ms)
+    plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
+    result = assemble(final, chunks, catalogue=ctx["catalogue"], skipped=plan.skipped, settings=ctx["settings"])
+    final = _replace(final, summary=result.summary)
+    if not await store.finalize(final, result):  # cancelled (or finalised) meanwhile
+        return "skipped"
+    log.info("run.completed", items=record.total_items, tags=len(result.failure_tags), ms=duration_ms)
+    return "completed"
 
 
 def _ms_between(start_iso: str, end_iso: str) -> int:

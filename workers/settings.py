@@ -26,6 +26,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     env: Literal["dev", "test", "prod"] = "dev"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_s: Annotated[float, Meta(gt=0)] = 2.0  # connect and command timeout of the API's Redis client
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 8000
 
@@ -55,7 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     job_timeout_s: Annotated[int, Meta(gt=0)] = 300
     job_max_tries: Annotated[int, Meta(ge=1, le=10)] = 5
     worker_max_jobs: Annotated[int, Meta(ge=1)] = 10
-    worker_poll_delay_s: Annotated[float, Meta(gt=0)] = 0.05
+    worker_poll_delay_s: Annotated[float, Meta(gt=0)] = 0.01
     queue_name: str = "misstep:queue"
 
     log_json: bool | None = None  # None = JSON unless stdout is a terminal

@@ -23,6 +23,7 @@ from redis.exceptions import WatchError
 
 from taxonomy.model import Item
 from workers.contract import TERMINAL_STATUSES, ChunkResult, RunRecord, RunResult
+from workers.queue import QueuedJob
 
 _PREFIX = "ms"
 _encode = msgspec.msgpack.Encoder().encode
@@ -51,8 +52,11 @@ class RunStore:
         self.redis = redis
         self.ttl_s = ttl_s
 
-    async def create_run(self, record: RunRecord, chunks: list[list[Item]]) -> None:
-        """Store a new run's record, items and index entry in one transaction."""
+    async def create_run(self, record: RunRecord, chunks: list[list[Item]], jobs: list[QueuedJob] = ()) -> None:
+        """Store a new run's record, items, index entry and its queued jobs in one transaction.
+
+        Either all of it is written or none: a run is never stored without its jobs, nor jobs without it.
+        """
         key = _run_key(record.tenant, record.run_id)
         now = time.time()
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -63,16 +67,9 @@ class RunStore:
             pipe.zremrangebyscore(_index_key(record.tenant), 0, now - self.ttl_s)
             if record.project_name:
                 pipe.zadd(_projects_key(record.tenant), {record.project_name: now})
-            await pipe.execute()
-
-    async def delete_run(self, tenant: str, run_id: str, n_chunks: int) -> None:
-        """Remove every key of a run (used when a submission cannot be enqueued)."""
-        key = _run_key(tenant, run_id)
-        suffixes = [":done", ":workers", ":result"]
-        suffixes += [f":items:{n}" for n in range(n_chunks)] + [f":chunk:{n}" for n in range(n_chunks)]
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(key, *(key + s for s in suffixes))
-            pipe.zrem(_index_key(tenant), run_id)
+            for job in jobs:
+                pipe.psetex(job.job_key, job.expires_ms, job.payload)
+                pipe.zadd(job.queue_name, {job.job_id: job.score_ms})
             await pipe.execute()
 
     async def get_record(self, tenant: str, run_id: str) -> RunRecord | None:

@@ -1,7 +1,7 @@
-"""Submission: validates an analyze request, stores the run and enqueues its chunk jobs.
+"""Submission: validates an analyze request, then stores the run together with its chunk jobs.
 
-Called by the HTTP layer; nothing is stored unless the whole request is valid, and a run whose jobs
-cannot be enqueued is removed again, so no half-written run stays behind.
+Called by the HTTP layer. Nothing is stored unless the whole request is valid, and the run, its items
+and its queued jobs are written in one Redis transaction, so no half-written run can stay behind.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import uuid
 from datetime import UTC, datetime
 
 import structlog
-from arq.connections import ArqRedis
 
 from taxonomy.catalogue import Catalogue
 from taxonomy.model import Item
-from workers.contract import ANALYZE_CHUNK, AnalyzeRequest, RunOptions, RunRecord
+from workers.contract import AnalyzeRequest, RunOptions, RunRecord
 from workers.intake import IntakeError, detect_feature_kind, to_item
+from workers.queue import chunk_jobs
 from workers.settings import Settings
 from workers.store import RunStore
 
@@ -102,7 +102,6 @@ async def submit_run(
     *,
     tenant: str,
     store: RunStore,
-    queue: ArqRedis,
     catalogue: Catalogue,
     settings: Settings,
     request_id: str | None = None,
@@ -127,19 +126,6 @@ async def submit_run(
         trace_id=request.trace_id,
         request_id=request_id,
     )
-    await store.create_run(record, chunks)
-    try:
-        for n in range(len(chunks)):
-            await queue.enqueue_job(
-                ANALYZE_CHUNK,
-                tenant,
-                record.run_id,
-                n,
-                _job_id=f"{record.run_id}:{n}",
-                _queue_name=settings.queue_name,
-            )
-    except Exception:
-        await store.delete_run(tenant, record.run_id, len(chunks))
-        raise
+    await store.create_run(record, chunks, chunk_jobs(tenant, record.run_id, len(chunks), settings))
     log.info("run.submitted", run_id=record.run_id, items=len(items), chunks=len(chunks), tenant=tenant)
     return record

@@ -13,21 +13,16 @@ from typing import Any
 import msgspec
 import structlog
 from arq import func
-from arq.connections import RedisSettings
 
 from taxonomy.catalogue import load_catalogue
 from taxonomy.registry import discover
-from workers.contract import ANALYZE_CHUNK, FINALIZE_RUN
-from workers.jobs import analyze_chunk, finalize_run
+from workers.contract import ANALYZE_CHUNK
+from workers.jobs import analyze_chunk
+from workers.queue import redis_settings
 from workers.settings import Settings
 from workers.store import RunStore
 
 log = structlog.get_logger("misstep.worker")
-
-
-def redis_settings(settings: Settings) -> RedisSettings:
-    """arq RedisSettings from REDIS_URL, retrying the first connection briefly."""
-    return RedisSettings.from_dsn(settings.redis_url)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -59,7 +54,6 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
     return {
         "functions": [
             func(analyze_chunk, name=ANALYZE_CHUNK, timeout=timeout, max_tries=settings.job_max_tries),
-            func(finalize_run, name=FINALIZE_RUN, timeout=timeout, max_tries=settings.job_max_tries),
         ],
         "queue_name": settings.queue_name,
         "redis_settings": redis_settings(settings),
