@@ -20,7 +20,8 @@ from workers.submission import SubmissionError
 log = structlog.get_logger("misstep.http")
 
 STORAGE_RETRY_AFTER_S = 2
-_SUBMISSION_STATUS = {"invalid": 400, "too_large": 400, "not_found": 404, "unavailable": 403}
+_SUBMISSION_STATUS = {"invalid": 400, "too_large": 400, "not_found": 404, "unavailable": 403, "busy": 429}
+BUSY_RETRY_AFTER_S = 5
 
 
 def _field_detail(exc: ValidationException) -> tuple[str, list[dict[str, Any]]]:
@@ -50,8 +51,12 @@ def submission_error(request: Request[Any, Any, Any], exc: SubmissionError) -> R
     body: dict[str, Any] = {"detail": str(exc), "errors": [{"loc": exc.field, "msg": exc.message}]}
     if exc.kind == "too_large":
         body.update(error="dataset_too_large", message=str(exc), **exc.extra)
+    headers = {}
+    if exc.kind == "busy":
+        body["retry_after_seconds"] = BUSY_RETRY_AFTER_S
+        headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
     log.info("request.refused", path=request.url.path, detail=str(exc), status=status)
-    return Response(body, status_code=status)
+    return Response(body, status_code=status, headers=headers)
 
 
 def _is_decode_failure(exc: BaseException) -> bool:

@@ -1,8 +1,9 @@
 """Detector registry: the `@detector` decorator and `discover()`, which finds every detector module.
 
 A detector is a plain, pure function `detect(item) -> Finding` living in
-taxonomy/detectors/<bucket_id>/<subcategory_id>.py. Nothing registers at import of this module;
-`discover()` imports the detector package explicitly and returns the registry.
+taxonomy/detectors/<bucket_id>/<subcategory_id>.py, or in a plugin module named by DETECTOR_PLUGINS.
+Nothing registers at import of this module; `discover()` imports the detector package (and plugins)
+explicitly and returns the registry.
 """
 
 from __future__ import annotations
@@ -55,9 +56,15 @@ def detector(subcategory_id: str, *, needs: tuple[InputName, ...]) -> Callable[[
     return register
 
 
-def discover() -> dict[str, Detector]:
-    """Import every module under taxonomy/detectors and return the registry (idempotent)."""
+def discover(plugins: tuple[str, ...] = ()) -> dict[str, Detector]:
+    """Import every module under taxonomy/detectors, then the `plugins` modules, and return the registry.
+
+    Idempotent. A plugin module registers detectors with `@detector` like a built-in one; registering a
+    subcategory that already has a detector is an error (DuplicateDetectorError), not an override.
+    """
     package = importlib.import_module(DETECTORS_PACKAGE)
     for info in pkgutil.walk_packages(package.__path__, prefix=f"{DETECTORS_PACKAGE}."):
         importlib.import_module(info.name)
+    for module in plugins:
+        importlib.import_module(module)
     return dict(_REGISTRY)

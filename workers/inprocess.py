@@ -37,7 +37,7 @@ def analyze_dataset(
         SubmissionError: the same validation errors the API answers with.
     """
     catalogue = catalogue or load_catalogue()
-    detectors = detectors if detectors is not None else discover()
+    detectors = detectors if detectors is not None else discover(settings.plugin_modules)
     request = AnalyzeRequest(
         dataset=dataset,
         feature_kind=feature_kind,

@@ -29,6 +29,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_timeout_s: Annotated[float, Meta(gt=0)] = 2.0  # connect and command timeout of the API's Redis client
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 8000
+    http_keep_alive_s: Annotated[int, Meta(ge=1)] = 75  # above common load-balancer idle timeouts (60 s)
 
     # Auth: with api_key unset and env=dev, requests run for the default tenant without a key.
     api_key: str | None = None
@@ -43,6 +44,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_context_docs: Annotated[int, Meta(ge=1)] = 100
     max_tool_calls: Annotated[int, Meta(ge=1)] = 500
     detector_budget_ms: Annotated[float, Meta(gt=0)] = 2_000.0  # a slower detector is logged as slow
+    detector_plugins: str = ""  # comma-separated modules with extra @detector functions
+    max_active_runs_per_tenant: Annotated[int, Meta(ge=1)] = 10_000  # queued + processing; more is 429
 
     # Summary thresholds (documented in README "Scoring")
     alert_severity: Annotated[float, Meta(ge=0, le=5)] = 4.0
@@ -74,6 +77,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             return msgspec.convert(raw, cls, strict=False)
         except msgspec.ValidationError as exc:
             raise SettingsError(f"invalid configuration: {exc}".replace("$.", "")) from None
+
+    @property
+    def plugin_modules(self) -> tuple[str, ...]:
+        return tuple(m.strip() for m in self.detector_plugins.split(",") if m.strip())
 
     @property
     def dev_mode(self) -> bool:

@@ -9,6 +9,8 @@ Layout (every key is tenant-scoped and expires after RESULT_TTL_S):
     ms:{tenant}:run:{id}:result         the assembled RunResult, once final
     ms:{tenant}:runs                    sorted set of run ids by creation time (the list index)
     ms:{tenant}:projects                sorted set of project names by last use
+    ms:{tenant}:active                  count of queued + processing runs (backpressure), changed in
+                                        the same transaction as the status that starts or ends a run
 Writes that must not be seen half-done (run creation, finalisation) are single MULTI transactions.
 """
 
@@ -45,12 +47,49 @@ def _projects_key(tenant: str) -> str:
     return f"{_PREFIX}:{tenant}:projects"
 
 
+def _active_key(tenant: str) -> str:
+    return f"{_PREFIX}:{tenant}:active"
+
+
+# Increment the active-run count unless it already reached the limit; -1 means "full".
+_RESERVE_LUA = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return -1 end
+return redis.call('INCR', KEYS[1])
+"""
+
+
+class TooManyActiveRunsError(RuntimeError):
+    """The tenant already has the maximum number of queued and processing runs."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} runs are already queued or processing for this tenant")
+        self.limit = limit
+
+
 class RunStore:
     """Tenant-scoped run storage over one redis.asyncio client (the arq pool works too)."""
 
     def __init__(self, redis: Redis, *, ttl_s: int) -> None:
         self.redis = redis
         self.ttl_s = ttl_s
+        self._reserve = redis.register_script(_RESERVE_LUA)
+
+    async def reserve_active(self, tenant: str, limit: int) -> None:
+        """Count one more active run for `tenant`.
+
+        Raises:
+            TooManyActiveRunsError: the tenant is at `limit` already.
+        """
+        if int(await self._reserve(keys=[_active_key(tenant)], args=[limit])) < 0:
+            raise TooManyActiveRunsError(limit)
+
+    async def release_active(self, tenant: str) -> None:
+        """Undo a reservation whose run was never stored."""
+        await self.redis.decr(_active_key(tenant))
+
+    async def active_runs(self, tenant: str) -> int:
+        return int(await self.redis.get(_active_key(tenant)) or 0)
 
     async def create_run(self, record: RunRecord, chunks: list[list[Item]], jobs: list[QueuedJob] = ()) -> None:
         """Store a new run's record, items, index entry and its queued jobs in one transaction.
@@ -98,6 +137,8 @@ class RunStore:
                         return current
                     pipe.multi()
                     pipe.set(key, _encode(updated), keepttl=True)
+                    if current.status not in TERMINAL_STATUSES and updated.status in TERMINAL_STATUSES:
+                        pipe.decr(_active_key(tenant))
                     await pipe.execute()
                     return updated
                 except WatchError:
@@ -155,6 +196,7 @@ class RunStore:
                     pipe.multi()
                     pipe.set(f"{key}:result", _encode(result), ex=self.ttl_s)
                     pipe.set(key, _encode(record), keepttl=True)
+                    pipe.decr(_active_key(record.tenant))
                     if n:
                         pipe.delete(*(f"{key}:chunk:{i}" for i in range(n)), *(f"{key}:items:{i}" for i in range(n)))
                     await pipe.execute()

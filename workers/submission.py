@@ -17,7 +17,7 @@ from workers.contract import AnalyzeRequest, RunOptions, RunRecord
 from workers.intake import IntakeError, detect_feature_kind, to_item
 from workers.queue import chunk_jobs
 from workers.settings import Settings
-from workers.store import RunStore
+from workers.store import RunStore, TooManyActiveRunsError
 
 log = structlog.get_logger("misstep.submission")
 
@@ -29,7 +29,7 @@ class SubmissionError(ValueError):
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
         self.message = message
-        self.kind = kind  # invalid | too_large | not_found | unavailable
+        self.kind = kind  # invalid | too_large | not_found | unavailable | busy
         self.extra = extra
 
 
@@ -126,6 +126,16 @@ async def submit_run(
         trace_id=request.trace_id,
         request_id=request_id,
     )
-    await store.create_run(record, chunks, chunk_jobs(tenant, record.run_id, len(chunks), settings))
+    try:
+        await store.reserve_active(tenant, settings.max_active_runs_per_tenant)
+    except TooManyActiveRunsError as exc:
+        raise SubmissionError(
+            "", f"too many runs in progress: {exc}; retry when some have finished", kind="busy"
+        ) from None
+    try:
+        await store.create_run(record, chunks, chunk_jobs(tenant, record.run_id, len(chunks), settings))
+    except BaseException:
+        await store.release_active(tenant)
+        raise
     log.info("run.submitted", run_id=record.run_id, items=len(items), chunks=len(chunks), tenant=tenant)
     return record

@@ -29,7 +29,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     ctx["store"] = RunStore(ctx["redis"], ttl_s=settings.result_ttl_s)
     ctx["catalogue"] = load_catalogue()
-    ctx["detectors"] = discover()
+    ctx["detectors"] = discover(settings.plugin_modules)
     ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
     log.info(
         "worker.started",

@@ -227,3 +227,23 @@ def test_logs_carry_request_and_run_ids(service: Service) -> None:
     analysed = [e for e in lines if e.get("event") == "chunk.analyzed" and e.get("run_id") == run_id]
     assert submitted and submitted[0]["request_id"] == "req-trace-me-42"
     assert analysed and analysed[0]["request_id"] == "req-trace-me-42" and analysed[0]["job_id"].startswith(run_id)
+
+
+def test_active_runs_are_bounded_per_tenant_with_429_and_retry_after(redis_url: str, tmp_path: Path) -> None:
+    from tests.conftest import start_service
+
+    idle = start_service(redis_url, tmp_path, workers=0, MAX_ACTIVE_RUNS_PER_TENANT="2")
+    try:
+        with idle.client() as http:
+            first, second = (http.post(f"{FA}/analyze", json=SEED) for _ in range(2))
+            refused = http.post(f"{FA}/analyze", json=SEED)
+            http.post(f"{FA}/runs/{first.json()['job_id']}/cancel")
+            after_cancel = http.post(f"{FA}/analyze", json=SEED)
+            count = http.get(f"{FA}/runs/count").json()["count"]
+    finally:
+        idle.stop()
+    assert first.status_code == second.status_code == 202
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "5"
+    assert "too many runs in progress" in refused.json()["detail"]
+    assert after_cancel.status_code == 202
+    assert count == 3  # the refused submission stored nothing
