@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint eval clean
+.PHONY: install run test lint eval bench clean
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "misstep needs Python >= 3.11")'
@@ -32,6 +32,10 @@ lint: $(STAMP)
 ## make eval: accuracy, precision, recall and F1 of the rule_based tier on ../shared/eval/*/dev.jsonl.
 eval: $(STAMP)
 	$(BIN)/misstep eval
+
+## make bench: throughput, latency, scaling and memory, measured against its own Redis, API and workers.
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Parameter
 
 from app import views
 from app.auth import resolve_tenant
 from app.services import Services
-from workers.contract import AnalyzeRequest, RunRecord, RunResult
+from workers.contract import AnalyzeRequest, RunRecord
 from workers.submission import submit_run
 
 PREFIX = "/v2/failure-analysis"
@@ -26,12 +27,6 @@ async def _record(svc: Services, tenant: str, run_id: str) -> RunRecord:
     if record is None:
         raise NotFoundException(f"run {run_id!r} not found")
     return record
-
-
-async def _result(svc: Services, tenant: str, run_id: str) -> RunResult:
-    record = await _record(svc, tenant, run_id)
-    result = await svc.store.get_result(tenant, run_id)
-    return result if result is not None else views.pending_result(record)
 
 
 class FailureAnalysisController(Controller):
@@ -70,15 +65,23 @@ class FailureAnalysisController(Controller):
         workers = await svc.store.chunk_workers(tenant, run_id)
         return views.job_status(record, done_chunks=done, workers=workers)
 
-    @get("/runs/{run_id:str}", operation_id="faGetRun")
-    async def get_run(self, request: Request[Any, Any, Any], run_id: str, svc: Services) -> RunResult:
+    @get("/runs/{run_id:str}", operation_id="faGetRun", response_description="FARunResult")
+    async def get_run(self, request: Request[Any, Any, Any], run_id: str, svc: Services) -> Response[Any]:
         """The full result of a run (status "processing" with empty lists until it completes)."""
-        return await _result(svc, resolve_tenant(request, svc.settings), run_id)
+        tenant = resolve_tenant(request, svc.settings)
+        record = await _record(svc, tenant, run_id)
+        body = await svc.store.result_json(tenant, run_id, record.n_chunks)
+        if body is None:
+            return Response(views.pending_result(record))
+        return Response(body, media_type=MediaType.JSON)
 
     @get("/runs/{run_id:str}/inputs", operation_id="faGetRunInputs")
     async def get_inputs(self, request: Request[Any, Any, Any], run_id: str, svc: Services) -> dict[str, Any]:
-        result = await _result(svc, resolve_tenant(request, svc.settings), run_id)
-        return {"run_id": run_id, "inputs": result.inputs, "total": len(result.inputs)}
+        """The run's items with per-item counts (items of finished chunks while the run is processing)."""
+        tenant = resolve_tenant(request, svc.settings)
+        record = await _record(svc, tenant, run_id)
+        inputs = await svc.store.load_inputs(tenant, run_id, record.n_chunks)
+        return {"run_id": run_id, "inputs": inputs, "total": len(inputs)}
 
     @get("/runs/{run_id:str}/tags", operation_id="faGetRunTags")
     async def get_tags(
@@ -93,10 +96,11 @@ class FailureAnalysisController(Controller):
         item_index: Annotated[int | None, Parameter(ge=0)] = None,
     ) -> dict[str, Any]:
         """Tags of a run, filtered by decision, bucket, subcategory, minimum severity or item."""
-        result = await _result(svc, resolve_tenant(request, svc.settings), run_id)
+        tenant = resolve_tenant(request, svc.settings)
+        record = await _record(svc, tenant, run_id)
         tags = [
             tag
-            for tag in result.failure_tags
+            for tag in await svc.store.load_tags(tenant, run_id, record.n_chunks)
             if (decision is None or tag.decision == decision)
             and (bucket_id is None or tag.bucket_id == bucket_id)
             and (subcategory_id is None or tag.subcategory_id == subcategory_id)

@@ -97,6 +97,7 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 def start_service(redis_url: str, tmp: Path, *, workers: int = 1, **overrides: str) -> Service:
     """Start the API and `workers` worker processes; returns once the API answers and workers are up."""
+    tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {
         **os.environ,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from taxonomy.catalogue import load_catalogue
 from taxonomy.model import Evidence, Finding, Item
 from taxonomy.registry import Detector
-from workers.contract import RunOptions
+from workers.contract import ChunkResult, RunOptions
 from workers.engine import analyze_items, build_plan
 from workers.settings import Settings
-from workers.summary import security_flags, summarize
+from workers.summary import merge_parts, summarize, summarize_part
 
 CATALOGUE = load_catalogue()
 
@@ -78,11 +80,11 @@ def test_summary_thresholds_are_settings() -> None:
     }
     plan = build_plan(CATALOGUE, detectors, options())
     tags = analyze_items([Item(index=0, output="x"), Item(index=1, output="y")], plan, run_id="r").tags
-    default = summarize(tags, 2, Settings())
+    default = summarize(tags, 2, Settings(), CATALOGUE)
     assert default.should_gate_ci is True and default.should_alert is False and default.items_with_failures == 2
-    strict = summarize(tags, 2, Settings(gate_severity=3.5))
+    strict = summarize(tags, 2, Settings(gate_severity=3.5), CATALOGUE)
     assert strict.should_gate_ci is False
-    assert summarize(tags, 2, Settings(review_confidence=0.7)).needs_human_review is True
+    assert summarize(tags, 2, Settings(review_confidence=0.7), CATALOGUE).needs_human_review is True
     assert default.primary_failure == "degenerate_output" and default.buckets_affected == ["conversation_quality"]
 
 
@@ -101,6 +103,22 @@ def test_security_flags_mark_failed_categories_and_requested_ones() -> None:
         ),
     )
     detectors = {"sensitive_data_exposure": fixed("sensitive_data_exposure", finding)}
-    tags = analyze_items([Item(index=0, output="x")], build_plan(CATALOGUE, detectors, options()), run_id="r").tags
-    flags = security_flags(tags, CATALOGUE, ("S10",))
-    assert flags["S19"] == "unsafe" and flags["S17"] == "safe" and flags["S10"] == "not_evaluated"
+    chunk = analyze_items([Item(index=0, output="x")], build_plan(CATALOGUE, detectors, options()), run_id="r")
+    flags = summarize_part(chunk, Settings(), CATALOGUE).security
+    assert flags["S19"] == "unsafe" and flags["S17"] == "safe"
+
+
+def test_merged_chunk_parts_give_the_same_summary_as_one_chunk() -> None:
+    fail = Finding(decision="fail", severity=4.0, confidence=0.9)
+    detectors = {
+        "degenerate_output": fixed("degenerate_output", fail),
+        "harmful_content": fixed("harmful_content", Finding.passed("ok")),
+    }
+    plan = build_plan(CATALOGUE, detectors, options())
+    items = [Item(index=i, output="x") for i in range(6)]
+    whole = analyze_items(items, plan, run_id="r")
+    halves = [analyze_items(items[:3], plan, run_id="r"), analyze_items(items[3:], plan, run_id="r", chunk_index=1)]
+    merged = merge_parts([summarize_part(c, Settings(), CATALOGUE) for c in halves])
+    single = summarize_part(whole, Settings(), CATALOGUE)
+    assert merged == msgspec.structs.replace(single, detectors_run=sorted(single.detectors_run))
+    assert isinstance(whole, ChunkResult) and merged.fails == 6 and merged.passes == 6

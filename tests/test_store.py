@@ -9,8 +9,9 @@ import pytest
 from redis.asyncio import Redis
 
 from taxonomy.model import Item
-from workers.contract import ChunkResult, RunOptions, RunRecord, RunResult, Summary
+from workers.contract import ChunkResult, InputRecord, RunOptions, RunRecord, RunResult, Summary
 from workers.store import RunStore
+from workers.summary import SummaryPart
 
 pytestmark = pytest.mark.integration
 
@@ -67,8 +68,8 @@ async def test_saving_a_chunk_twice_counts_it_once(store: RunStore) -> None:
     rec = record("t")
     await store.create_run(rec, [[Item(output="a")], [Item(output="b")]])
     chunk = ChunkResult(chunk_index=0, inputs=[], tags=[], detectors_run=[], worker_id="w1")
-    assert await store.save_chunk("t", rec.run_id, chunk) == 1
-    assert await store.save_chunk("t", rec.run_id, chunk) == 1
+    assert await store.save_chunk("t", rec.run_id, chunk, SummaryPart()) == 1
+    assert await store.save_chunk("t", rec.run_id, chunk, SummaryPart()) == 1
     assert await store.has_chunk("t", rec.run_id, 0) and not await store.has_chunk("t", rec.run_id, 1)
 
 
@@ -88,23 +89,41 @@ async def test_a_cancel_that_lands_first_wins_over_finalisation(store: RunStore)
     )
     assert await store.finalize(final, result) is False
     assert (await store.get_record("t", rec.run_id)).status == "cancelled"
-    assert await store.get_result("t", rec.run_id) is None
+    assert await store.get_header("t", rec.run_id) is None
 
 
-async def test_finalize_writes_result_and_drops_chunk_data(store: RunStore) -> None:
-    rec = record("t", n_chunks=1)
-    await store.create_run(rec, [[Item(output="a")]])
-    await store.save_chunk("t", rec.run_id, ChunkResult(chunk_index=0, inputs=[], tags=[], detectors_run=[]))
-    result = RunResult(
+async def test_finalize_keeps_chunks_and_serves_the_spliced_result(store: RunStore) -> None:
+    rec = record(f"t-{uuid.uuid4().hex[:6]}", n_chunks=2)
+    tenant = rec.tenant
+    await store.reserve_active(tenant, limit=5)
+    await store.create_run(rec, [[Item(output="a")], [Item(output="b")]])
+    assert await store.active_runs(tenant) == 1
+    for n in (1, 0):  # chunks finish out of order; the result is still in item order
+        inputs = [
+            InputRecord(
+                item_index=n, input_text="q", output_text='a "quoted" [] answer', input_preview="q", output_preview="a"
+            )
+        ]
+        await store.save_chunk(
+            tenant,
+            rec.run_id,
+            ChunkResult(chunk_index=n, inputs=inputs, tags=[], detectors_run=[]),
+            SummaryPart(items=1),
+        )
+    assert [p.items for p in await store.load_parts(tenant, rec.run_id, 2)] == [1, 1]
+    header = RunResult(
         run_id=rec.run_id,
         status="completed",
         mode="minimal",
         input_type="json",
         feature_kind="rag",
-        summary=Summary(total_items=3),
+        summary=Summary(total_items=2),
+        project_name='"failure_tags":[]',
     )
-    assert await store.finalize(msgspec.structs.replace(rec, status="completed"), result) is True
-    assert (await store.get_result("t", rec.run_id)).summary.total_items == 3
-    assert await store.load_items("t", rec.run_id, 0) is None
-    assert await store.load_chunks("t", rec.run_id, 1) == []
-    assert await store.finalize(msgspec.structs.replace(rec, status="completed"), result) is False
+    assert await store.finalize(msgspec.structs.replace(rec, status="completed"), header) is True
+    body = msgspec.json.decode(await store.result_json(tenant, rec.run_id, 2))
+    assert [i["item_index"] for i in body["inputs"]] == [0, 1] and body["failure_tags"] == []
+    assert body["project_name"] == '"failure_tags":[]' and body["inputs"][0]["output_text"] == 'a "quoted" [] answer'
+    assert await store.load_items(tenant, rec.run_id, 0) is None
+    assert await store.finalize(msgspec.structs.replace(rec, status="completed"), header) is False
+    assert await store.active_runs(tenant) == 0

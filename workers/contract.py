@@ -165,7 +165,6 @@ class ChunkResult(msgspec.Struct, frozen=True, kw_only=True):
     detectors_run: list[str]
     metric_sums: dict[str, float] = {}
     metric_counts: dict[str, int] = {}
-    security_flags: dict[str, str] = {}
     worker_id: str = ""
     tokens_used: int = 0
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import msgspec
+
 from taxonomy.catalogue import Catalogue, load_catalogue
 from taxonomy.registry import Detector, discover
 from workers.contract import AnalyzeRequest, DatasetItem, RunRecord, RunResult
 from workers.engine import analyze_items, build_plan
 from workers.settings import Settings
 from workers.submission import new_run_id, now_iso, resolve_options, validate_dataset
-from workers.summary import assemble
+from workers.summary import result_header, summarize_part
 
 Progress = Callable[[int, int], None]
 
@@ -70,4 +72,10 @@ def analyze_dataset(
         finished_at=now_iso(),
         duration_ms=int((time.perf_counter() - started) * 1000),
     )
-    return assemble(record, chunks, catalogue=catalogue, skipped=plan.skipped, settings=settings)
+    parts = [summarize_part(chunk, settings, catalogue) for chunk in chunks]
+    header = result_header(record, parts, catalogue=catalogue, skipped=plan.skipped)
+    return msgspec.structs.replace(
+        header,
+        failure_tags=[tag for chunk in chunks for tag in chunk.tags],
+        inputs=[record for chunk in chunks for record in chunk.inputs],
+    )

@@ -24,7 +24,7 @@ from workers.engine import analyze_items, build_plan
 from workers.settings import Settings
 from workers.store import RunStore
 from workers.submission import now_iso
-from workers.summary import assemble
+from workers.summary import result_header, summarize_part
 
 log = structlog.get_logger("misstep.jobs")
 
@@ -97,7 +97,8 @@ async def analyze_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -
                 budget_ms=ctx["settings"].detector_budget_ms,
                 worker_id=ctx["worker_id"],
             )
-            done = await store.save_chunk(tenant, run_id, result)
+            part = summarize_part(result, ctx["settings"], ctx["catalogue"])
+            done = await store.save_chunk(tenant, run_id, result, part)
             log.info(
                 "chunk.analyzed",
                 items=len(items),
@@ -123,19 +124,19 @@ async def _finalize(ctx: JobContext, tenant: str, run_id: str) -> str:
     record = await store.get_record(tenant, run_id)
     if record is None or record.status in TERMINAL_STATUSES:
         return "skipped"
-    chunks = await store.load_chunks(tenant, run_id, record.n_chunks)
-    if len(chunks) < record.n_chunks:
-        raise RuntimeError(f"only {len(chunks)} of {record.n_chunks} chunk results are stored")
+    parts = await store.load_parts(tenant, run_id, record.n_chunks)
+    if len(parts) < record.n_chunks:
+        raise RuntimeError(f"only {len(parts)} of {record.n_chunks} chunk results are stored")
     finished_at = now_iso()
     started = record.started_at or record.created_at
     duration_ms = _ms_between(started, finished_at)
     final = _replace(record, status="completed", finished_at=finished_at, duration_ms=duration_ms)
     plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
-    result = assemble(final, chunks, catalogue=ctx["catalogue"], skipped=plan.skipped, settings=ctx["settings"])
-    final = _replace(final, summary=result.summary)
-    if not await store.finalize(final, result):  # cancelled (or finalised) meanwhile
+    header = result_header(final, parts, catalogue=ctx["catalogue"], skipped=plan.skipped)
+    final = _replace(final, summary=header.summary)
+    if not await store.finalize(final, header):  # cancelled (or finalised) meanwhile
         return "skipped"
-    log.info("run.completed", items=record.total_items, tags=len(result.failure_tags), ms=duration_ms)
+    log.info("run.completed", items=record.total_items, fails=header.summary.total_failures_detected, ms=duration_ms)
     return "completed"
 
 

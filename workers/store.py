@@ -3,10 +3,12 @@
 Layout (every key is tenant-scoped and expires after RESULT_TTL_S):
     ms:{tenant}:run:{id}                run record (msgpack RunRecord): the source of truth for status
     ms:{tenant}:run:{id}:items:{n}      items of chunk n (msgpack list[Item])
-    ms:{tenant}:run:{id}:chunk:{n}      result of chunk n (msgpack ChunkResult), until the run is final
+    ms:{tenant}:run:{id}:tags:{n}       tags of chunk n (a JSON array, spliced as-is into responses)
+    ms:{tenant}:run:{id}:inputs:{n}     inputs of chunk n (a JSON array)
+    ms:{tenant}:run:{id}:part:{n}       summary part of chunk n (msgpack SummaryPart)
     ms:{tenant}:run:{id}:done           set of finished chunk numbers
     ms:{tenant}:run:{id}:workers        hash worker id -> chunks it analysed
-    ms:{tenant}:run:{id}:result         the assembled RunResult, once final
+    ms:{tenant}:run:{id}:result         the result header (JSON RunResult without tags and inputs), once final
     ms:{tenant}:runs                    sorted set of run ids by creation time (the list index)
     ms:{tenant}:projects                sorted set of project names by last use
     ms:{tenant}:active                  count of queued + processing runs (backpressure), changed in
@@ -24,15 +26,19 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from taxonomy.model import Item
-from workers.contract import TERMINAL_STATUSES, ChunkResult, RunRecord, RunResult
+from workers.contract import TERMINAL_STATUSES, ChunkResult, InputRecord, RunRecord, RunResult, Tag
 from workers.queue import QueuedJob
+from workers.summary import SummaryPart
 
 _PREFIX = "ms"
 _encode = msgspec.msgpack.Encoder().encode
 _decode_record = msgspec.msgpack.Decoder(RunRecord).decode
 _decode_items = msgspec.msgpack.Decoder(list[Item]).decode
-_decode_chunk = msgspec.msgpack.Decoder(ChunkResult).decode
-_decode_result = msgspec.msgpack.Decoder(RunResult).decode
+_encode_json = msgspec.json.Encoder().encode
+_decode_part = msgspec.msgpack.Decoder(SummaryPart).decode
+_decode_header = msgspec.json.Decoder(RunResult).decode
+_decode_tags = msgspec.json.Decoder(list[Tag]).decode
+_decode_inputs = msgspec.json.Decoder(list[InputRecord]).decode
 
 
 def _run_key(tenant: str, run_id: str) -> str:
@@ -151,12 +157,15 @@ class RunStore:
     async def has_chunk(self, tenant: str, run_id: str, chunk: int) -> bool:
         return bool(await self.redis.sismember(f"{_run_key(tenant, run_id)}:done", chunk))
 
-    async def save_chunk(self, tenant: str, run_id: str, result: ChunkResult) -> int:
-        """Store a chunk result (idempotent) and return how many chunks of the run are done."""
+    async def save_chunk(self, tenant: str, run_id: str, result: ChunkResult, part: SummaryPart) -> int:
+        """Store a chunk's tags, inputs and summary part (idempotent); returns how many chunks are done."""
         key = _run_key(tenant, run_id)
+        n = result.chunk_index
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"{key}:chunk:{result.chunk_index}", _encode(result), ex=self.ttl_s)
-            pipe.sadd(f"{key}:done", result.chunk_index)
+            pipe.set(f"{key}:tags:{n}", _encode_json(result.tags), ex=self.ttl_s)
+            pipe.set(f"{key}:inputs:{n}", _encode_json(result.inputs), ex=self.ttl_s)
+            pipe.set(f"{key}:part:{n}", _encode(part), ex=self.ttl_s)
+            pipe.sadd(f"{key}:done", n)
             pipe.expire(f"{key}:done", self.ttl_s)
             if result.worker_id:
                 pipe.hincrby(f"{key}:workers", result.worker_id, 1)
@@ -172,19 +181,18 @@ class RunStore:
         raw = await self.redis.hgetall(f"{_run_key(tenant, run_id)}:workers")
         return {k.decode(): int(v) for k, v in raw.items()}
 
-    async def load_chunks(self, tenant: str, run_id: str, n_chunks: int) -> list[ChunkResult]:
+    async def load_parts(self, tenant: str, run_id: str, n_chunks: int) -> list[SummaryPart]:
         key = _run_key(tenant, run_id)
-        raws = await self.redis.mget([f"{key}:chunk:{n}" for n in range(n_chunks)]) if n_chunks else []
-        return [_decode_chunk(raw) for raw in raws if raw is not None]
+        raws = await self.redis.mget([f"{key}:part:{n}" for n in range(n_chunks)]) if n_chunks else []
+        return [_decode_part(raw) for raw in raws if raw is not None]
 
-    async def finalize(self, record: RunRecord, result: RunResult) -> bool:
-        """Write the final result and the terminal record together, then drop per-chunk data.
+    async def finalize(self, record: RunRecord, header: RunResult) -> bool:
+        """Write the result header and the terminal record together, and drop the submitted items.
 
         Only succeeds while the stored run is not terminal yet (a cancel that lands first wins);
         returns whether this call finalised the run.
         """
         key = _run_key(record.tenant, record.run_id)
-        n = record.n_chunks
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
@@ -194,19 +202,45 @@ class RunStore:
                         await pipe.unwatch()
                         return False
                     pipe.multi()
-                    pipe.set(f"{key}:result", _encode(result), ex=self.ttl_s)
+                    pipe.set(f"{key}:result", _encode_json(header), ex=self.ttl_s)
                     pipe.set(key, _encode(record), keepttl=True)
                     pipe.decr(_active_key(record.tenant))
-                    if n:
-                        pipe.delete(*(f"{key}:chunk:{i}" for i in range(n)), *(f"{key}:items:{i}" for i in range(n)))
+                    if record.n_chunks:
+                        pipe.delete(*(f"{key}:items:{i}" for i in range(record.n_chunks)))
                     await pipe.execute()
                     return True
                 except WatchError:
                     continue
 
-    async def get_result(self, tenant: str, run_id: str) -> RunResult | None:
+    async def get_header(self, tenant: str, run_id: str) -> RunResult | None:
+        """The final result without tags and inputs."""
         raw = await self.redis.get(f"{_run_key(tenant, run_id)}:result")
-        return _decode_result(raw) if raw is not None else None
+        return _decode_header(raw) if raw is not None else None
+
+    async def _arrays(self, tenant: str, run_id: str, what: str, n_chunks: int) -> list[bytes]:
+        key = _run_key(tenant, run_id)
+        raws = await self.redis.mget([f"{key}:{what}:{n}" for n in range(n_chunks)]) if n_chunks else []
+        return [raw for raw in raws if raw is not None]
+
+    async def load_tags(self, tenant: str, run_id: str, n_chunks: int) -> list[Tag]:
+        return [tag for raw in await self._arrays(tenant, run_id, "tags", n_chunks) for tag in _decode_tags(raw)]
+
+    async def load_inputs(self, tenant: str, run_id: str, n_chunks: int) -> list[InputRecord]:
+        arrays = await self._arrays(tenant, run_id, "inputs", n_chunks)
+        return [record for raw in arrays for record in _decode_inputs(raw)]
+
+    async def result_json(self, tenant: str, run_id: str, n_chunks: int) -> bytes | None:
+        """The complete result as JSON: the stored header with every chunk's tags and inputs spliced in.
+
+        The chunk arrays are stored JSON-encoded, so a 10,000-item result is served without decoding
+        and re-encoding its tags.
+        """
+        header = await self.redis.get(f"{_run_key(tenant, run_id)}:result")
+        if header is None:
+            return None
+        tags = await self._arrays(tenant, run_id, "tags", n_chunks)
+        inputs = await self._arrays(tenant, run_id, "inputs", n_chunks)
+        return _splice(_splice(header, b'"failure_tags":[]', tags), b'"inputs":[]', inputs)
 
     async def list_records(self, tenant: str) -> list[RunRecord]:
         """Every live run of a tenant, newest first (entries whose record expired are pruned)."""
@@ -223,3 +257,12 @@ class RunStore:
 
     async def projects(self, tenant: str) -> list[str]:
         return [p.decode() for p in await self.redis.zrevrange(_projects_key(tenant), 0, -1)]
+
+
+def _splice(document: bytes, empty_field: bytes, arrays: list[bytes]) -> bytes:
+    """Replace `"field":[]` in a msgspec-encoded document with the concatenation of JSON `arrays`.
+
+    Inside JSON strings every quote is escaped, so the unescaped `"field":[]` only matches the field.
+    """
+    items = b",".join(array[1:-1] for array in arrays if len(array) > 2)
+    return document.replace(empty_field, empty_field[:-1] + items + b"]", 1)

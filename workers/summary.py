@@ -1,6 +1,7 @@
-"""Run summary: folds chunk results into the run-level result (summary, eval metrics, security flags).
+"""Run summary: each chunk's tags fold into a small SummaryPart; parts merge into the run's header.
 
-Thresholds come from Settings and are documented in README "Scoring":
+Finalising a run therefore reads only the parts (O(chunks) memory, whatever the number of items);
+the tags and inputs stay in their chunks. Thresholds come from Settings (README "Scoring"):
 - should_alert: a fail with severity >= ALERT_SEVERITY and confidence >= ALERT_CONFIDENCE, or any
   fail carrying a critical security override;
 - should_gate_ci: a fail with severity >= GATE_SEVERITY and confidence >= GATE_CONFIDENCE;
@@ -12,101 +13,181 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import msgspec
+
 from taxonomy.catalogue import Catalogue
 from workers.contract import ChunkResult, RunRecord, RunResult, Summary, Tag
 from workers.settings import Settings
 
 
-def summarize(tags: list[Tag], total_items: int, settings: Settings) -> Summary:
-    """The FASummary of a run from all of its tags."""
-    fails = [t for t in tags if t.decision == "fail"]
-    by_item: dict[int, Counter[str]] = defaultdict(Counter)
-    for tag in tags:
-        by_item[tag.item_index][tag.decision] += 1
-    primary = max(
-        fails,
-        key=lambda t: (t.severity * t.confidence, sum(f.subcategory_id == t.subcategory_id for f in fails)),
-        default=None,
-    )
-    should_alert = any(
-        (t.severity >= settings.alert_severity and t.confidence >= settings.alert_confidence)
-        or t.scoring_breakdown.security_override == "critical"
-        for t in fails
-    )
-    should_gate = any(t.severity >= settings.gate_severity and t.confidence >= settings.gate_confidence for t in fails)
-    needs_review = any(t.decision == "unsure" and t.severity >= settings.gate_severity for t in tags) or any(
-        t.confidence < settings.review_confidence for t in fails
-    )
-    items_with_failures = sum(1 for counts in by_item.values() if counts["fail"])
-    items_all_passed = total_items - sum(1 for c in by_item.values() if c["fail"] or c["unsure"])
-    return Summary(
-        primary_failure=primary.subcategory_id if primary else None,
-        primary_failure_name=primary.subcategory_name if primary else None,
-        overall_severity=max((t.severity for t in fails), default=0.0),
-        overall_confidence=round(sum(t.confidence for t in fails) / len(fails), 3) if fails else 0.0,
-        total_failures_detected=len(fails),
-        total_passes=sum(t.decision == "pass" for t in tags),
-        total_uncertain=sum(t.decision == "unsure" for t in tags),
-        total_items=total_items,
-        items_with_failures=items_with_failures,
-        items_all_passed=items_all_passed,
-        buckets_affected=sorted({t.bucket_id for t in fails}),
-        should_alert=should_alert,
-        should_gate_ci=should_gate,
-        needs_human_review=needs_review,
-    )
+class SummaryPart(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the run summary needs from one chunk, without its tags."""
+
+    items: int = 0
+    fails: int = 0
+    passes: int = 0
+    unsure: int = 0
+    items_with_failures: int = 0
+    items_all_passed: int = 0
+    buckets: list[str] = []
+    max_fail_severity: float = 0.0
+    fail_confidence_sum: float = 0.0
+    fails_by_sub: dict[str, int] = {}
+    best_by_sub: dict[str, float] = {}  # highest severity x confidence among a subcategory's fails
+    names: dict[str, str] = {}
+    should_alert: bool = False
+    should_gate: bool = False
+    needs_review: bool = False
+    security: dict[str, str] = {}  # S-category -> "safe" / "unsafe"
+    detectors_run: list[str] = []
+    metric_sums: dict[str, float] = {}
+    metric_counts: dict[str, int] = {}
+    tokens_used: int = 0
 
 
-def security_flags(tags: list[Tag], catalogue: Catalogue, requested: tuple[str, ...]) -> dict[str, str]:
-    """S-category -> "unsafe" / "safe" / "not_evaluated" from the safety tags of a run.
-
-    A fail flags the category named in its evidence metadata ("security_category"), or else every
-    category related to its subcategory; checked categories without a fail are "safe".
-    """
+def _security(tags: list[Tag], catalogue: Catalogue) -> dict[str, str]:
+    """A fail flags the category named in its evidence ("security_category"), else all related ones."""
     flags: dict[str, str] = {}
     for tag in tags:
         related = catalogue.subcategories[tag.subcategory_id].related_security_categories
         if not related:
             continue
-        named = [ev.metadata.get("security_category") for ev in tag.evidence_items]
-        hit = [c for c in named if isinstance(c, str) and c in related] or list(related)
         for category in related:
             flags.setdefault(category, "safe")
         if tag.decision == "fail":
-            for category in hit:
+            named = [ev.metadata.get("security_category") for ev in tag.evidence_items]
+            for category in [c for c in named if isinstance(c, str) and c in related] or related:
                 flags[category] = "unsafe"
+    return flags
+
+
+def summarize_part(
+    chunk: ChunkResult, settings: Settings, catalogue: Catalogue, *, items: int | None = None
+) -> SummaryPart:
+    """Fold one chunk's tags into its SummaryPart (`items` defaults to the chunk's input count)."""
+    tags = chunk.tags
+    fails = [t for t in tags if t.decision == "fail"]
+    by_item: dict[int, Counter[str]] = defaultdict(Counter)
+    for tag in tags:
+        by_item[tag.item_index][tag.decision] += 1
+    best: dict[str, float] = {}
+    for t in fails:
+        best[t.subcategory_id] = max(best.get(t.subcategory_id, 0.0), t.severity * t.confidence)
+    n_items = len(chunk.inputs) if items is None else items
+    return SummaryPart(
+        items=n_items,
+        fails=len(fails),
+        passes=sum(t.decision == "pass" for t in tags),
+        unsure=sum(t.decision == "unsure" for t in tags),
+        items_with_failures=sum(1 for c in by_item.values() if c["fail"]),
+        items_all_passed=n_items - sum(1 for c in by_item.values() if c["fail"] or c["unsure"]),
+        buckets=sorted({t.bucket_id for t in fails}),
+        max_fail_severity=max((t.severity for t in fails), default=0.0),
+        fail_confidence_sum=sum(t.confidence for t in fails),
+        fails_by_sub=dict(Counter(t.subcategory_id for t in fails)),
+        best_by_sub=best,
+        names={t.subcategory_id: t.subcategory_name for t in fails},
+        should_alert=any(
+            (t.severity >= settings.alert_severity and t.confidence >= settings.alert_confidence)
+            or t.scoring_breakdown.security_override == "critical"
+            for t in fails
+        ),
+        should_gate=any(
+            t.severity >= settings.gate_severity and t.confidence >= settings.gate_confidence for t in fails
+        ),
+        needs_review=any(t.decision == "unsure" and t.severity >= settings.gate_severity for t in tags)
+        or any(t.confidence < settings.review_confidence for t in fails),
+        security=_security(tags, catalogue),
+        detectors_run=chunk.detectors_run,
+        metric_sums=chunk.metric_sums,
+        metric_counts=chunk.metric_counts,
+        tokens_used=chunk.tokens_used,
+    )
+
+
+def merge_parts(parts: list[SummaryPart]) -> SummaryPart:
+    """One part for the whole run."""
+    sums: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    fails_by_sub: Counter[str] = Counter()
+    best: dict[str, float] = {}
+    security: dict[str, str] = {}
+    for part in parts:
+        for name, value in part.metric_sums.items():
+            sums[name] += value
+            counts[name] += part.metric_counts.get(name, 0)
+        fails_by_sub.update(part.fails_by_sub)
+        for sub, score in part.best_by_sub.items():
+            best[sub] = max(best.get(sub, 0.0), score)
+        for category, flag in part.security.items():
+            security[category] = "unsafe" if "unsafe" in (flag, security.get(category)) else flag
+    return SummaryPart(
+        items=sum(p.items for p in parts),
+        fails=sum(p.fails for p in parts),
+        passes=sum(p.passes for p in parts),
+        unsure=sum(p.unsure for p in parts),
+        items_with_failures=sum(p.items_with_failures for p in parts),
+        items_all_passed=sum(p.items_all_passed for p in parts),
+        buckets=sorted({b for p in parts for b in p.buckets}),
+        max_fail_severity=max((p.max_fail_severity for p in parts), default=0.0),
+        fail_confidence_sum=sum(p.fail_confidence_sum for p in parts),
+        fails_by_sub=dict(fails_by_sub),
+        best_by_sub=best,
+        names={k: v for p in parts for k, v in p.names.items()},
+        should_alert=any(p.should_alert for p in parts),
+        should_gate=any(p.should_gate for p in parts),
+        needs_review=any(p.needs_review for p in parts),
+        security=security,
+        detectors_run=sorted({d for p in parts for d in p.detectors_run}),
+        metric_sums=dict(sums),
+        metric_counts=dict(counts),
+        tokens_used=sum(p.tokens_used for p in parts),
+    )
+
+
+def to_summary(part: SummaryPart, total_items: int) -> Summary:
+    """The FASummary of a run from its merged part."""
+    primary = max(part.best_by_sub, key=lambda s: (part.best_by_sub[s], part.fails_by_sub[s]), default=None)
+    return Summary(
+        primary_failure=primary,
+        primary_failure_name=part.names.get(primary) if primary else None,
+        overall_severity=part.max_fail_severity,
+        overall_confidence=round(part.fail_confidence_sum / part.fails, 3) if part.fails else 0.0,
+        total_failures_detected=part.fails,
+        total_passes=part.passes,
+        total_uncertain=part.unsure,
+        total_items=total_items,
+        items_with_failures=part.items_with_failures,
+        items_all_passed=part.items_all_passed,
+        buckets_affected=part.buckets,
+        should_alert=part.should_alert,
+        should_gate_ci=part.should_gate,
+        needs_human_review=part.needs_review,
+    )
+
+
+def _ordered_flags(flags: dict[str, str], requested: tuple[str, ...]) -> dict[str, str]:
+    flags = dict(flags)
     for category in requested:
         flags.setdefault(category, "not_evaluated")
     return dict(sorted(flags.items(), key=lambda kv: int(kv[0][1:]) if kv[0][1:].isdigit() else 99))
 
 
-def assemble(
-    record: RunRecord,
-    chunks: list[ChunkResult],
-    *,
-    catalogue: Catalogue,
-    skipped: dict[str, str],
-    settings: Settings,
+def result_header(
+    record: RunRecord, parts: list[SummaryPart], *, catalogue: Catalogue, skipped: dict[str, str]
 ) -> RunResult:
-    """The full run result from its record and every chunk's result, in item order."""
-    chunks = sorted(chunks, key=lambda c: c.chunk_index)
-    tags = [tag for chunk in chunks for tag in chunk.tags]
-    inputs = [record_ for chunk in chunks for record_ in chunk.inputs]
-    ran = sorted({name for chunk in chunks for name in chunk.detectors_run})
-    sums: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
-    for chunk in chunks:
-        for name, value in chunk.metric_sums.items():
-            sums[name] += value
-            counts[name] += chunk.metric_counts.get(name, 0)
+    """The run result without its tags and inputs (those stay in the chunks, in item order)."""
+    merged = merge_parts(parts)
     options = record.options
     eval_metrics = (
-        {name: round(sums[name] / counts[name], 4) for name in sorted(sums) if counts[name]} if options.run_eval else {}
+        {name: round(merged.metric_sums[name] / n, 4) for name, n in sorted(merged.metric_counts.items()) if n}
+        if options.run_eval
+        else {}
     )
-    not_run = {sub_id: reason for sub_id, reason in skipped.items()}
+    not_run = dict(skipped)
     for sub_id in catalogue.subcategories:
         selected = options.selected is None or sub_id in options.selected
-        if selected and sub_id not in ran and sub_id not in not_run:
+        if selected and sub_id not in merged.detectors_run and sub_id not in not_run:
             not_run[sub_id] = f"not applicable: no item carried the inputs it needs ({options.feature_kind})"
     for metric in options.mandatory_eval_metrics:
         if metric not in eval_metrics:
@@ -117,20 +198,24 @@ def assemble(
         mode=record.mode,
         input_type=record.input_type,
         feature_kind=options.feature_kind,
-        summary=summarize(tags, record.total_items, settings),
-        failure_tags=tags,
-        inputs=inputs,
+        summary=to_summary(merged, record.total_items),
         eval_metrics=eval_metrics,
-        security_flags=(
-            security_flags(tags, catalogue, options.mandatory_security_categories) if options.run_security else {}
-        ),
-        detectors_run=ran,
+        security_flags=_ordered_flags(merged.security, options.mandatory_security_categories)
+        if options.run_security
+        else {},
+        detectors_run=merged.detectors_run,
         detectors_skipped=[key for key in not_run if not key.startswith("metric:")],
         skipped_reasons=not_run,
         duration_ms=record.duration_ms,
-        tokens_used=sum(chunk.tokens_used for chunk in chunks),
+        tokens_used=merged.tokens_used,
         created_at=record.created_at,
         project_name=record.project_name,
         tier=options.tier,
         error=record.error,
     )
+
+
+def summarize(tags: list[Tag], total_items: int, settings: Settings, catalogue: Catalogue) -> Summary:
+    """The summary of a set of tags (convenience for a single chunk)."""
+    chunk = ChunkResult(chunk_index=0, inputs=[], tags=tags, detectors_run=[])
+    return to_summary(summarize_part(chunk, settings, catalogue, items=total_items), total_items)
