@@ -55,8 +55,9 @@ async def test_create_and_read_are_scoped_by_tenant(store: RunStore) -> None:
     await store.create_run(rec, [[Item(index=0, output="a"), Item(index=1, output="b")], [Item(index=2, output="c")]])
     assert (await store.get_record("tenant-a", rec.run_id)) == rec
     assert await store.get_record("tenant-b", rec.run_id) is None
-    assert [i.index for i in await store.load_items("tenant-a", rec.run_id, 1)] == [2]
-    assert await store.load_items("tenant-b", rec.run_id, 1) is None
+    found, done, items = await store.open_chunk("tenant-a", rec.run_id, 1)
+    assert found == rec and done is False and [i.index for i in items] == [2]
+    assert await store.open_chunk("tenant-b", rec.run_id, 1) == (None, False, None)
     assert rec.run_id in {r.run_id for r in await store.list_records("tenant-a")}
     assert rec.run_id not in {r.run_id for r in await store.list_records("tenant-b")}
     assert "p" in await store.projects("tenant-a") and await store.projects("tenant-b") == []
@@ -70,7 +71,8 @@ async def test_saving_a_chunk_twice_counts_it_once(store: RunStore) -> None:
     chunk = ChunkResult(chunk_index=0, inputs=[], tags=[], detectors_run=[], worker_id="w1")
     assert await store.save_chunk("t", rec.run_id, chunk, SummaryPart()) == 1
     assert await store.save_chunk("t", rec.run_id, chunk, SummaryPart()) == 1
-    assert await store.has_chunk("t", rec.run_id, 0) and not await store.has_chunk("t", rec.run_id, 1)
+    assert (await store.open_chunk("t", rec.run_id, 0))[1] is True
+    assert (await store.open_chunk("t", rec.run_id, 1))[1] is False
 
 
 async def test_a_cancel_that_lands_first_wins_over_finalisation(store: RunStore) -> None:
@@ -124,6 +126,6 @@ async def test_finalize_keeps_chunks_and_serves_the_spliced_result(store: RunSto
     body = msgspec.json.decode(await store.result_json(tenant, rec.run_id, 2))
     assert [i["item_index"] for i in body["inputs"]] == [0, 1] and body["failure_tags"] == []
     assert body["project_name"] == '"failure_tags":[]' and body["inputs"][0]["output_text"] == 'a "quoted" [] answer'
-    assert await store.load_items(tenant, rec.run_id, 0) is None
+    assert (await store.open_chunk(tenant, rec.run_id, 0))[2] is None  # submitted items are dropped
     assert await store.finalize(msgspec.structs.replace(rec, status="completed"), header) is False
     assert await store.active_runs(tenant) == 0

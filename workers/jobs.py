@@ -18,6 +18,7 @@ from arq import Retry
 from arq.connections import ArqRedis
 
 from taxonomy.catalogue import Catalogue
+from taxonomy.model import Item
 from taxonomy.registry import Detector
 from workers.contract import TERMINAL_STATUSES, RunRecord
 from workers.engine import analyze_items, build_plan
@@ -72,44 +73,26 @@ async def _retry_or_fail(ctx: JobContext, tenant: str, run_id: str, exc: Excepti
 
 
 async def analyze_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -> str:
-    """Analyse chunk `chunk` of a run; enqueue finalisation when it is the last one to finish."""
+    """Analyse chunk `chunk` of a run; the job that stores the last chunk finalises the run."""
     structlog.contextvars.bind_contextvars(run_id=run_id, chunk=chunk)
     store = ctx["store"]
     try:
-        record = await store.get_record(tenant, run_id)
+        record, already_done, items = await store.open_chunk(tenant, run_id, chunk)
         if record is None or record.status in TERMINAL_STATUSES:
             return "skipped"
         if record.request_id:
             structlog.contextvars.bind_contextvars(request_id=record.request_id)
-        await store.update_record(tenant, run_id, _mark_processing)
-        if not await store.has_chunk(tenant, run_id, chunk):
-            items = await store.load_items(tenant, run_id, chunk)
-            if items is None:
-                await _fail_run(ctx, tenant, run_id, f"items of chunk {chunk} are missing (expired?)")
-                return "failed"
-            plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
-            started = time.perf_counter()
-            result = analyze_items(
-                items,
-                plan,
-                run_id=run_id,
-                chunk_index=chunk,
-                budget_ms=ctx["settings"].detector_budget_ms,
-                worker_id=ctx["worker_id"],
-            )
-            part = summarize_part(result, ctx["settings"], ctx["catalogue"])
-            done = await store.save_chunk(tenant, run_id, result, part)
-            log.info(
-                "chunk.analyzed",
-                items=len(items),
-                ms=round((time.perf_counter() - started) * 1000, 1),
-                done=done,
-                of=record.n_chunks,
-            )
-        else:
+        if record.status == "queued":
+            record = await store.update_record(tenant, run_id, _mark_processing) or record
+        if already_done:
             done = await store.done_chunks(tenant, run_id)
+        elif items is None:
+            await _fail_run(ctx, tenant, run_id, f"items of chunk {chunk} are missing (expired?)")
+            return "failed"
+        else:
+            done = await _analyze(ctx, record, chunk, items)
         if done >= record.n_chunks:
-            return await _finalize(ctx, tenant, run_id)
+            return await _finalize(ctx, record)
         return "analyzed"
     except Retry:
         raise
@@ -118,12 +101,37 @@ async def analyze_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -
         return "failed"
 
 
-async def _finalize(ctx: JobContext, tenant: str, run_id: str) -> str:
-    """Assemble the run result from its chunks and mark the run completed (once)."""
+async def _analyze(ctx: JobContext, record: RunRecord, chunk: int, items: list[Item]) -> int:
+    """Run the engine on a chunk and store its result; returns how many chunks of the run are done."""
+    plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
+    started = time.perf_counter()
+    result = analyze_items(
+        items,
+        plan,
+        run_id=record.run_id,
+        chunk_index=chunk,
+        budget_ms=ctx["settings"].detector_budget_ms,
+        worker_id=ctx["worker_id"],
+    )
+    part = summarize_part(result, ctx["settings"], ctx["catalogue"])
+    done = await ctx["store"].save_chunk(record.tenant, record.run_id, result, part)
+    log.info(
+        "chunk.analyzed",
+        items=len(items),
+        ms=round((time.perf_counter() - started) * 1000, 1),
+        done=done,
+        of=record.n_chunks,
+    )
+    return done
+
+
+async def _finalize(ctx: JobContext, record: RunRecord) -> str:
+    """Merge the chunks' summary parts into the result header and mark the run completed (once).
+
+    `record` may be slightly stale; store.finalize re-checks the stored status under WATCH.
+    """
     store = ctx["store"]
-    record = await store.get_record(tenant, run_id)
-    if record is None or record.status in TERMINAL_STATUSES:
-        return "skipped"
+    tenant, run_id = record.tenant, record.run_id
     parts = await store.load_parts(tenant, run_id, record.n_chunks)
     if len(parts) < record.n_chunks:
         raise RuntimeError(f"only {len(parts)} of {record.n_chunks} chunk results are stored")

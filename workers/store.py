@@ -150,12 +150,19 @@ class RunStore:
                 except WatchError:
                     continue
 
-    async def load_items(self, tenant: str, run_id: str, chunk: int) -> list[Item] | None:
-        raw = await self.redis.get(f"{_run_key(tenant, run_id)}:items:{chunk}")
-        return _decode_items(raw) if raw is not None else None
-
-    async def has_chunk(self, tenant: str, run_id: str, chunk: int) -> bool:
-        return bool(await self.redis.sismember(f"{_run_key(tenant, run_id)}:done", chunk))
+    async def open_chunk(
+        self, tenant: str, run_id: str, chunk: int
+    ) -> tuple[RunRecord | None, bool, list[Item] | None]:
+        """What a chunk job needs, in one round trip: the record, whether the chunk is done, its items."""
+        key = _run_key(tenant, run_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(key)
+            pipe.sismember(f"{key}:done", chunk)
+            pipe.get(f"{key}:items:{chunk}")
+            raw_record, done, raw_items = await pipe.execute()
+        record = _decode_record(raw_record) if raw_record is not None else None
+        items = _decode_items(raw_items) if raw_items is not None else None
+        return record, bool(done), items
 
     async def save_chunk(self, tenant: str, run_id: str, result: ChunkResult, part: SummaryPart) -> int:
         """Store a chunk's tags, inputs and summary part (idempotent); returns how many chunks are done."""
