@@ -82,7 +82,8 @@ async def analyze_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -
             return "skipped"
         if record.request_id:
             structlog.contextvars.bind_contextvars(request_id=record.request_id)
-        if record.status == "queued":
+        job_started = now_iso()
+        if record.status == "queued" and record.n_chunks > 1:  # a one-chunk run goes straight to completed
             record = await store.update_record(tenant, run_id, _mark_processing) or record
         if already_done:
             done = await store.done_chunks(tenant, run_id)
@@ -92,7 +93,7 @@ async def analyze_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -
         else:
             done = await _analyze(ctx, record, chunk, items)
         if done >= record.n_chunks:
-            return await _finalize(ctx, record)
+            return await _finalize(ctx, record, job_started)
         return "analyzed"
     except Retry:
         raise
@@ -125,7 +126,7 @@ async def _analyze(ctx: JobContext, record: RunRecord, chunk: int, items: list[I
     return done
 
 
-async def _finalize(ctx: JobContext, record: RunRecord) -> str:
+async def _finalize(ctx: JobContext, record: RunRecord, job_started: str) -> str:
     """Merge the chunks' summary parts into the result header and mark the run completed (once).
 
     `record` may be slightly stale; store.finalize re-checks the stored status under WATCH.
@@ -136,9 +137,9 @@ async def _finalize(ctx: JobContext, record: RunRecord) -> str:
     if len(parts) < record.n_chunks:
         raise RuntimeError(f"only {len(parts)} of {record.n_chunks} chunk results are stored")
     finished_at = now_iso()
-    started = record.started_at or record.created_at
+    started = record.started_at or job_started
     duration_ms = _ms_between(started, finished_at)
-    final = _replace(record, status="completed", finished_at=finished_at, duration_ms=duration_ms)
+    final = _replace(record, status="completed", started_at=started, finished_at=finished_at, duration_ms=duration_ms)
     plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
     header = result_header(final, parts, catalogue=ctx["catalogue"], skipped=plan.skipped)
     final = _replace(final, summary=header.summary)
