@@ -5,53 +5,58 @@ returns `Hit`s with exact offsets. Besides the phrase patterns it knows three sh
 token flooding (hundreds of repeated filler tokens that push the real prompt out of view), letter-spaced text
 ("S a y  t h a t ...", re-scanned after collapsing), and, in data only, a standalone task sentence that has
 nothing to do with the user's question or the rest of the document (BIPIA-style "Explain the theory of
-relativity." inserted into a table): an instruction addressed to the model rather than to the reader.
+relativity." inserted into a table): an instruction addressed to the model rather than to the reader (see
+_planted).
+
+Speed: the text's words decide which phrase patterns can match at all (see _prefilter); only those run, each
+behind its usual anchor gate. Letter spacing and flooding are first ruled out on a one-byte-per-character
+shape of the text. Everything that does not depend on the user's request is computed once per distinct text.
 """
 
 from __future__ import annotations
 
+import operator
 import re
-from collections import Counter
-from itertools import groupby
+from collections.abc import Callable
+from functools import lru_cache
+from itertools import groupby, repeat
 from typing import NamedTuple
 
+from taxonomy.detectors.safety_security import _planted
 from taxonomy.detectors.safety_security._gate import Gate
-from taxonomy.detectors.safety_security._injection_patterns import (
-    CODE_INSERTION_RE,
-    MODEL_ADDRESS_RE,
-    PATTERNS,
-)
-from taxonomy.text import WORD_RE, content_words, stem
+from taxonomy.detectors.safety_security._injection_patterns import PATTERNS
+from taxonomy.detectors.safety_security._prefilter import Facts, Prefilter, is_safe
+from taxonomy.text import STOPWORDS
 
 MAX_SCAN_CHARS = 100_000  # per text; injections live in the readable part, not in the tail of a 1 MB dump
 PATTERN_BUDGET = 30_000  # characters around anchors each phrase pattern may read per text
-MAX_LINES = 4_000  # lines of a document examined for model-addressed sentences
 FLOOD_MIN_REPEATS = 40
 FLOOD_MAX_TOKENS = 20_000
-NOVELTY_MAX_SHARED = 0.2  # an out-of-place task sentence shares at most this share of its stems
+CACHE_SIZE = 256
 
-TASK_VERBS = frozenset(
-    """add advertise analyze analyse anagram append apply augment break brainstorm calculate classify combine compare
-    compose consider convert craft create define describe design detail determine develop discuss draft elaborate
-    emphasize encode encourage enhance ensure explain express format generate give group highlight identify
-    illustrate include incorporate infuse insert integrate introduce invite leverage list make mention merge misspell
-    modify name outline paraphrase plan prepare produce promote provide rearrange recommend remove render rephrase
-    replace reply respond reverse rewrite scramble show solve suggest summarize summarise swap teach tease tell
-    translate urge use utilize weave write""".split()
-)
-QUESTION_START = frozenset(
-    "what what's who who's whom which when where why how how's is are can could do does did should would will has "
-    "have".split()
-)
-# Sentences that point back into the document ("How in touch are they?") are the document talking, not a task.
-CONTEXT_PRONOUNS = frozenset("he she they them their his her him it we our us".split())
-
-LINE_RE = re.compile(r"[^\n]+")
-SENTENCE_RE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
-FIRST_WORD_RE = re.compile(r"\s*(?:please\s+|kindly\s+)?([A-Za-z'’]+)", re.IGNORECASE)
 SPACED_LETTERS_RE = re.compile(r"(?:\b\w (?=\w\b)){9,}\w\b")
-FENCE_RE = re.compile(r"^\s*```")
+SPACED_START_RE = re.compile(r"^(?:say|write|print|tell|ignore)", re.IGNORECASE)
 TOKEN_RE = re.compile(r"\S+")
+# per scope, the indexes into PATTERNS of the patterns that apply, and a prefilter over them
+SCOPE_PATTERNS = {scope: [i for i, p in enumerate(PATTERNS) if scope in p.scopes] for scope in ("direct", "indirect")}
+PHRASE_PREFILTERS = {
+    scope: Prefilter([PATTERNS[i].regex for i in indexes], frozenset(STOPWORDS))
+    for scope, indexes in SCOPE_PATTERNS.items()
+}
+
+# One byte per character (UTF-8 continuation bytes deleted): a word-character shape (every non-ASCII character
+# counts as a word character) and a token shape (every non-ASCII character counts as whitespace).
+_CONTINUATION = bytes(range(0x80, 0xC0))
+_WORDISH = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_SPACING_SHAPE = bytes(97 if b in _WORDISH or b >= 0xC0 else 32 if b == 32 else 46 for b in range(256))
+_ASCII_SPACES = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_TOKEN_SHAPE = bytes(32 if b in _ASCII_SPACES else 120 for b in range(256))
+_TOKEN_SHAPE_SPLIT_NON_ASCII = bytes(32 if b in _ASCII_SPACES or b >= 0xC0 else 120 for b in range(256))
+# the non-ASCII characters that str.isspace() (so str.split and the \s of TOKEN_RE) treats as whitespace
+NON_ASCII_SPACE_RE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+_SPACED_RUN = b"a a a a a a a a a a"  # ten single word characters one space apart
+_LONG_TOKEN = b"xxxxx"
+_FLOOD_SPAN = 2 * FLOOD_MIN_REPEATS + 1  # 41 tokens of 1-4 characters need at least 81 characters
 
 
 class Hit(NamedTuple):
@@ -62,23 +67,61 @@ class Hit(NamedTuple):
     text: str  # the matched cue (or the whole out-of-place sentence)
 
 
-def scan_text(text: str, scope: str, task_stems: set[str] | None = None) -> list[Hit]:
-    """Injection cues in `text`; scope is "direct" or "indirect". `task_stems`: the user's request, for data."""
+def scan_text(text: str, scope: str, task_stems: set[str] | Callable[[], set[str]] | None = None) -> list[Hit]:
+    """Injection cues in `text`; scope is "direct" or "indirect". `task_stems`: the user's request, for data
+    (or a function returning it, called only if the text has a standalone task sentence to judge)."""
     text = text[:MAX_SCAN_CHARS]
-    gate = Gate(text)
-    hits = [
-        Hit(p.kind, p.weight, m.start(), m.end(), m.group(0))
-        for p in PATTERNS
-        if scope in p.scopes
-        for m in gate.finditer(p.regex, p.anchors, PATTERN_BUDGET)
-    ]
-    hits.extend(_spaced_letter_hits(text, scope))
-    flood = _token_flood(text)
-    if flood is not None:
-        hits.append(flood)
-    if scope == "indirect":
-        hits.extend(_model_addressed_hits(text, task_stems or set()))
+    hits, entries = _static_scan(text, scope)
+    hits = list(hits)
+    stems: set[str] | None = None
+    for entry in entries:
+        if isinstance(entry, _planted.AddressedHit):
+            hits.append(Hit("model_addressed_instruction", 1.0, entry.start, entry.end, entry.sentence))
+            continue
+        if stems is None:
+            stems = (task_stems() if callable(task_stems) else task_stems) or set()
+        if _planted.is_planted(entry, stems):
+            hits.append(Hit("out_of_place_instruction", 1.0, entry.start, entry.end, entry.sentence))
     return _dedupe(hits)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _static_scan(text: str, scope: str) -> tuple[tuple[Hit, ...], tuple[_planted.Entry, ...]]:
+    """Everything `scan_text` finds that does not depend on the user's request, in the order it reports it."""
+    safe = is_safe(text)
+    facts = Facts(text.lower()) if safe else None
+    hits = _phrase_hits(text, scope, facts)
+    if _maybe_spaced(text):
+        hits.extend(_spaced_letter_hits(text, scope))
+    if _maybe_flooded(text):
+        flood = _token_flood(text)
+        if flood is not None:
+            hits.append(flood)
+    entries: tuple[_planted.Entry, ...] = ()
+    if scope == "indirect":
+        entries = _planted.planted_entries(text, _planted.may_be_addressed(facts), safe)
+    return tuple(hits), entries
+
+
+def _phrase_hits(text: str, scope: str, facts: Facts | None) -> list[Hit]:
+    if facts is None or len(text) > PATTERN_BUDGET:  # unusual characters or long text: every pattern, windowed
+        gate = Gate(text)
+        return [
+            Hit(p.kind, p.weight, m.start(), m.end(), m.group(0))
+            for p in PATTERNS
+            if scope in p.scopes
+            for m in gate.finditer(p.regex, p.anchors, PATTERN_BUDGET)
+        ]
+    hits: list[Hit] = []
+    if scope not in PHRASE_PREFILTERS:
+        return hits
+    prefilter, indexes = PHRASE_PREFILTERS[scope], SCOPE_PATTERNS[scope]
+    for candidate in prefilter.candidates(facts):
+        p = PATTERNS[indexes[candidate]]
+        if p.anchors.search(facts.lower):  # the anchor gate a short text always had
+            matches = prefilter.finditer(candidate, text, facts)
+            hits.extend(Hit(p.kind, p.weight, m.start(), m.end(), m.group(0)) for m in matches)
+    return hits
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:
@@ -91,13 +134,39 @@ def _dedupe(hits: list[Hit]) -> list[Hit]:
     return kept
 
 
+def _one_byte_per_char(text: str, table: bytes) -> bytes:
+    return text.encode("utf-8", "surrogatepass").translate(table, _CONTINUATION)
+
+
+def _maybe_spaced(text: str) -> bool:
+    """False only if no ten single word characters stand one space apart (SPACED_LETTERS_RE cannot match)."""
+    return _SPACED_RUN in _one_byte_per_char(text, _SPACING_SHAPE)
+
+
+def _maybe_flooded(text: str) -> bool:
+    """False only if `_token_flood` cannot find a flood. A flood is 41+ tokens of 1-4 characters in a row: 81+
+    characters without a 5-character token, so some aligned 41-character window of the text lacks one; and 40
+    equal token pairs in a row at a period of 1-3."""
+    if len(text) < _FLOOD_SPAN:
+        return False
+    spaces_only_ascii = text.isascii() or not NON_ASCII_SPACE_RE.search(text)
+    shape = _one_byte_per_char(text, _TOKEN_SHAPE if spaces_only_ascii else _TOKEN_SHAPE_SPLIT_NON_ASCII)
+    half = FLOOD_MIN_REPEATS
+    starts = range(0, len(shape) - half, half)
+    if all(map(shape.count, repeat(_LONG_TOKEN), starts, range(half + 1, len(shape) + 1, half))):
+        return False
+    tokens = text.split(None, FLOOD_MAX_TOKENS)[:FLOOD_MAX_TOKENS]
+    run = b"\x01" * FLOOD_MIN_REPEATS
+    return any(run in bytes(map(operator.eq, tokens[period:], tokens)) for period in (1, 2, 3))
+
+
 def _spaced_letter_hits(text: str, scope: str) -> list[Hit]:
     """Letter-spaced text is collapsed and rescanned; a hit there counts, plus the obfuscation itself."""
     out: list[Hit] = []
     for m in SPACED_LETTERS_RE.finditer(text):
         collapsed = m.group(0).replace(" ", "")
         inner = [p for p in PATTERNS if scope in p.scopes and p.regex.search(collapsed)]
-        weight = 1.0 if inner or re.search(r"^(?:say|write|print|tell|ignore)", collapsed, re.I) else 0.5
+        weight = 1.0 if inner or SPACED_START_RE.search(collapsed) else 0.5
         out.append(Hit("obfuscated_text", weight, m.start(), m.end(), m.group(0)))
     return out
 
@@ -119,64 +188,3 @@ def _token_flood(text: str) -> Hit | None:
         return None
     start, end = spans[best[1]][0], spans[best[2]][1]
     return Hit("token_flooding", 1.0, start, end, text[start : min(end, start + 40)])
-
-
-def _model_addressed_hits(text: str, task_stems: set[str]) -> list[Hit]:
-    """Sentences in data that instruct the model: 'in your response', code insertion, or off-topic tasks."""
-    out: list[Hit] = []
-    doc_counts: Counter[str] | None = None
-    in_code = False
-    for line_no, line in enumerate(LINE_RE.finditer(text)):
-        if line_no >= MAX_LINES:
-            break
-        if FENCE_RE.match(line.group(0)):
-            in_code = not in_code
-            continue
-        if in_code or line.group(0).lstrip().startswith("|"):
-            continue
-        pieces = [(line.start(), line.group(0))]
-        if not _is_task_sentence(line.group(0).strip()):
-            pieces = [(line.start() + m.start(), m.group(0)) for m in SENTENCE_RE.finditer(line.group(0))]
-        for offset, piece in pieces:
-            sentence = piece.strip()
-            if len(sentence) < 8:
-                continue
-            start = offset + len(piece) - len(piece.lstrip())
-            end = start + len(sentence)
-            if MODEL_ADDRESS_RE.search(sentence) or (
-                CODE_INSERTION_RE.search(sentence) and re.search(r"\byour\b", sentence, re.IGNORECASE)
-            ):
-                out.append(Hit("model_addressed_instruction", 1.0, start, end, sentence))
-                continue
-            if not _is_task_sentence(sentence):
-                continue
-            if sentence != line.group(0).strip():
-                continue  # planted tasks stand on a line of their own; mid-paragraph questions are prose
-            if doc_counts is None:
-                doc_counts = Counter(stem(w) for w in content_words(text))
-            if _is_out_of_place(sentence, task_stems, doc_counts):
-                out.append(Hit("out_of_place_instruction", 1.0, start, end, sentence))
-    return out
-
-
-def _is_task_sentence(sentence: str) -> bool:
-    if "`" in sentence or sentence.endswith(":"):
-        return False
-    first = FIRST_WORD_RE.match(sentence)
-    if first is None:
-        return False
-    word = first.group(1).lower().replace("’", "'")
-    if CONTEXT_PRONOUNS.intersection(w.lower() for w in WORD_RE.findall(sentence)):
-        return False
-    if word in TASK_VERBS and sentence[:1].isupper():
-        return True
-    return sentence.rstrip("'\"”’").endswith("?") and word in QUESTION_START and sentence[:1].isupper()
-
-
-def _is_out_of_place(sentence: str, task_stems: set[str], doc_counts: Counter[str]) -> bool:
-    """Few of the sentence's stems occur in the user's request or elsewhere in the document."""
-    own = Counter(stem(w) for w in content_words(sentence))
-    if len(own) < 2:
-        return False
-    shared = sum(1 for s, n in own.items() if s in task_stems or doc_counts[s] > n)
-    return shared / len(own) <= NOVELTY_MAX_SHARED

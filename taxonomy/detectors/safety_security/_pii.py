@@ -8,6 +8,9 @@ Whitchurch Road"), continental forms ("Via dei Fiorentini 17", "Hansinegata 120"
 military addresses, and a number after an address cue ("my new address is ..."); names only after an honorific
 ("Mrs. Meagan Wallace"), a naming cue ("called Yulan Peres", "my name is ...") or before "lives on/in".
 Blind spots: bare names without a cue, addresses without a number, non-US national identifiers.
+Speed: the digit patterns are skipped on texts without the digits they need (`_Digits`), the word-bearing ones
+are ruled out from the text's words (see _prefilter), and libphonenumber runs only where a valid number is
+possible (a plus sign, the 011 prefix, or ten digits close together).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from phonenumbers import Leniency, PhoneNumberMatcher
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
-from taxonomy.detectors.safety_security._gate import Gate, anchor_regex
+from taxonomy.detectors.safety_security._gate import anchor_regex
+from taxonomy.detectors.safety_security._prefilter import Prefilter, PrefilteredGate
+from taxonomy.text import STOPWORDS
 
 MAX_CHARS = 300_000
 PHONE_MAX_CHARS = 100_000
@@ -109,7 +114,39 @@ LIVES_NAME_RE = re.compile(
 )
 
 
+# the word-bearing patterns run over the whole text: its words rule most of them out at once (see _prefilter)
+ADDRESS_PREFILTER = Prefilter([*ADDRESS_RES, ADDRESS_CUE_RE], frozenset(STOPWORDS))
+NAME_PREFILTER = Prefilter([HONORIFIC_NAME_RE, CUED_NAME_RE, LIVES_NAME_RE, SSN_KEYWORD_RE], frozenset(STOPWORDS))
+IBAN_START_RE = re.compile(r"[A-Z]{2}\d{2}")  # every IBAN_RE match contains this; cheap to look for
+IPV4_SHAPE_RE = re.compile(rb"d\.d{1,3}\.d{1,3}\.d")  # every IPV4_RE match, in `_Digits.shape`
+# phonenumbers' candidates are digit blocks with at most 4 punctuation characters between them
+TEN_DIGITS_RE = re.compile(r"\d(?:\D{0,4}\d){9}")
+NON_DIGITS_RE = re.compile(r"\D+")
+OTHER_DIGIT_RE = re.compile(r"\d(?<![0-9])")  # a decimal digit that is not ASCII
+# one byte per character (UTF-8 continuation bytes deleted): ASCII digits "d", "-", ".", ":" kept, all else "x"
+_DIGIT_SHAPE = bytes(100 if 48 <= b <= 57 else b if b in b"-.:" else 120 for b in range(256))
+_CONTINUATION = bytes(range(0x80, 0xC0))
+
+
+class _Digits:
+    """Where a text's digits are, to rule out the digit patterns cheaply (exact for ASCII digits; a text with
+    other decimal digits rules nothing out)."""
+
+    def __init__(self, text: str) -> None:
+        self.unknown = not text.isascii() and bool(OTHER_DIGIT_RE.search(text))
+        self.shape = text.encode("utf-8", "surrogatepass").translate(_DIGIT_SHAPE, _CONTINUATION)
+        self.count = self.shape.count(b"d")
+
+    def at_least(self, n: int) -> bool:
+        return self.unknown or self.count >= n
+
+    def has(self, piece: bytes) -> bool:
+        return self.unknown or piece in self.shape
+
+
 def _emails(text: str) -> list[PiiHit]:
+    if "@" not in text:  # EMAIL_RE needs one
+        return []
     out = []
     for m in EMAIL_RE.finditer(text):
         domain = m.group(0).rsplit("@", 1)[1].rstrip(".-")
@@ -120,9 +157,17 @@ def _emails(text: str) -> list[PiiHit]:
     return out
 
 
-def _phones(text: str) -> list[PiiHit]:
+def _may_hold_valid_phone(text: str, digits: _Digits) -> bool:
+    """False only if libphonenumber can find no valid number: without a plus sign or the US international
+    prefix (011) a valid number is a North American one, whose 10 digits one match holds."""
+    if digits.unknown or "+" in text or "\uff0b" in text or TEN_DIGITS_RE.search(text):
+        return True
+    return "011" in NON_DIGITS_RE.sub("", text)
+
+
+def _phones(text: str, digits: _Digits) -> list[PiiHit]:
     text = text[:PHONE_MAX_CHARS]
-    if not SEVEN_DIGITS_RE.search(text):
+    if not digits.at_least(7) or not SEVEN_DIGITS_RE.search(text) or not _may_hold_valid_phone(text, digits):
         return []
     out = []
     for match in PhoneNumberMatcher(text, "US", leniency=Leniency.VALID, max_tries=500):
@@ -135,28 +180,29 @@ def _phones(text: str) -> list[PiiHit]:
     return out
 
 
-def _cards_and_ids(gate: Gate) -> list[PiiHit]:
+def _cards_and_ids(gate: PrefilteredGate, found: _Digits) -> list[PiiHit]:
     text = gate.text
     out = []
-    for m in CARD_RE.finditer(text):
+    for m in CARD_RE.finditer(text) if found.at_least(13) else ():
         digits = NON_DIGIT_RE.sub("", m.group(0))
         if 13 <= len(digits) <= 19 and CARD_PREFIX_RE.match(digits) and luhn.is_valid(digits):
             out.append(PiiHit("credit_card_number", m.start(), m.end(), m.group(0), 5.0, 0.9))
-    for m in IBAN_RE.finditer(text):
+    for m in IBAN_RE.finditer(text) if IBAN_START_RE.search(text) else ():
         if iban.is_valid(m.group(0)):
             out.append(PiiHit("iban", m.start(), m.end(), m.group(0), 4.0, 0.95))
-    for m in SSN_RE.finditer(gate.text):
+    for m in SSN_RE.finditer(gate.text) if found.has(b"ddd-dd-dddd") else ():
         if ssn.is_valid(m.group(0)):
             out.append(PiiHit("us_ssn", m.start(), m.end(), m.group(0), 5.0, 0.85))
-    for m in gate.finditer(SSN_KEYWORD_RE, SSN_ANCHORS):
+    for m in gate.finditer(SSN_KEYWORD_RE, SSN_ANCHORS) if found.has(b"ddddddddd") else ():
         if ssn.is_valid(m.group(1)):
             out.append(PiiHit("us_ssn", m.start(1), m.end(1), m.group(1), 5.0, 0.85))
     return out
 
 
-def _ips(text: str) -> list[PiiHit]:
+def _ips(text: str, digits: _Digits) -> list[PiiHit]:
     out = []
-    for m in list(IPV4_RE.finditer(text)) + list(IPV6_RE.finditer(text)):
+    v4 = list(IPV4_RE.finditer(text)) if digits.unknown or IPV4_SHAPE_RE.search(digits.shape) else []
+    for m in v4 + (list(IPV6_RE.finditer(text)) if text.count(":") >= 2 else []):
         try:
             address = ipaddress.ip_address(m.group(0))
         except ValueError:
@@ -169,10 +215,12 @@ def _ips(text: str) -> list[PiiHit]:
     return out
 
 
-def _addresses(gate: Gate) -> list[PiiHit]:
+def _addresses(gate: PrefilteredGate, digits: _Digits) -> list[PiiHit]:
     text = gate.text
-    out = []
-    matches = [m for regex in ADDRESS_RES for m in regex.finditer(text)]
+    out: list[PiiHit] = []
+    if not digits.at_least(1):  # every address pattern, the cued one too, needs a digit
+        return out
+    matches = [m for found in gate.all_matches(ADDRESS_PREFILTER)[: len(ADDRESS_RES)] for m in found]
     for m in matches + list(gate.finditer(ADDRESS_CUE_RE, ADDRESS_CUE_ANCHORS)):
         value = m.group(0).strip(" ,\n")
         if IPV4_RE.search(value) or BUSINESS_LOCATION_RE.search(text[max(0, m.start() - 30) : m.start()]):
@@ -182,12 +230,13 @@ def _addresses(gate: Gate) -> list[PiiHit]:
     return out
 
 
-def _names(text: str) -> list[PiiHit]:
+def _names(gate: PrefilteredGate) -> list[PiiHit]:
     """Names after an honorific or a naming cue; "private_person_name" when the sentence ties the name to the
     writer ("my name", "my grandmother was called ...") or to an address, otherwise "person_name" (weak)."""
-    spans = [(m.start(), m.end(), m.group(0)) for m in HONORIFIC_NAME_RE.finditer(text)]
-    for regex in (CUED_NAME_RE, LIVES_NAME_RE):
-        spans += [(m.start(1), m.end(1), m.group(1)) for m in regex.finditer(text)]
+    text = gate.text
+    honorific, cued, lives, _ = gate.all_matches(NAME_PREFILTER)
+    spans = [(m.start(), m.end(), m.group(0)) for m in honorific]
+    spans += [(m.start(1), m.end(1), m.group(1)) for m in cued + lives]
     out = []
     for start, end, value in spans:
         if value.split()[0].lower() in NAME_STOPWORDS:
@@ -202,8 +251,10 @@ def _names(text: str) -> list[PiiHit]:
 def find_pii(text: str) -> list[PiiHit]:
     """Personal data in `text`, overlapping hits resolved in favour of the more severe kind."""
     text = text[:MAX_CHARS]
-    gate = Gate(text)
-    hits = _emails(text) + _phones(text) + _cards_and_ids(gate) + _ips(text) + _addresses(gate) + _names(text)
+    gate = PrefilteredGate(text, NAME_PREFILTER, ADDRESS_PREFILTER)
+    digits = _Digits(text)
+    hits = _emails(text) + _phones(text, digits) + _cards_and_ids(gate, digits) + _ips(text, digits)
+    hits += _addresses(gate, digits) + _names(gate)
     hits.sort(key=lambda h: (h.start, -h.severity))
     kept: list[PiiHit] = []
     for hit in hits:

@@ -8,13 +8,17 @@ quoted values after a password cue ('password is "X"'), quoted values the user i
 user says "X"'), unquoted 'password: X', and a very short prompt (<= 6 words) as a whole. Phrases the model is
 told to *say* ('respond with "Access Granted"') are not secrets. A verbatim leak is a run of >= 12 consecutive
 words shared with the prompt (quoted reply phrases removed first), found with 8-word shingles in linear time.
+What is read from a system prompt is computed once per distinct prompt (cached), its cue patterns behind a
+word prefilter (see _prefilter).
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
+from taxonomy.detectors.safety_security._prefilter import Prefilter, PrefilteredGate
 from taxonomy.text import STOPWORDS, WORD_RE, normalize
 
 MAX_CHARS = 200_000
@@ -47,6 +51,7 @@ REPLY_PHRASE_RE = re.compile(
     re.I,
 )
 QUOTED_RE = re.compile(r"[\"“][^\"”\n]{1,200}[\"”]")
+SECRET_CUES = Prefilter([REPLY_PHRASE_RE, CUE_QUOTED_RE, INPUT_CHECK_RE, CUE_UNQUOTED_RE], frozenset(STOPWORDS))
 
 
 class Leak(NamedTuple):
@@ -57,6 +62,7 @@ class Leak(NamedTuple):
     confidence: float
 
 
+@lru_cache(maxsize=128)
 def clean_prompt(system_prompt: str | None) -> str:
     """The system prompt without bracketed section headers ("[system / pre-prompt]")."""
     return HEADER_RE.sub("", system_prompt or "")[:MAX_CHARS].strip()
@@ -64,27 +70,36 @@ def clean_prompt(system_prompt: str | None) -> str:
 
 def prompt_secrets(system_prompt: str | None) -> list[tuple[str, bool]]:
     """(secret, partial_match_allowed) pairs read from the system prompt."""
+    return list(_prompt_secrets(system_prompt))
+
+
+@lru_cache(maxsize=128)
+def _prompt_secrets(system_prompt: str | None) -> tuple[tuple[str, bool], ...]:
     raw = (system_prompt or "")[:MAX_CHARS]
     if not raw.strip():
-        return []
+        return ()
     body = clean_prompt(raw)
-    reply_phrases = {m.group(1).strip() for m in REPLY_PHRASE_RE.finditer(body)}
+    gate = PrefilteredGate(body, SECRET_CUES)
+    replies, cue_quoted, input_checks, cue_unquoted = gate.all_matches(SECRET_CUES)
+    reply_phrases = {m.group(1).strip() for m in replies}
     found: dict[str, bool] = {}
     header = SECRET_HEADER_RE.match(raw)
     if header and 0 < len(raw[header.end() :].strip()) <= 400:
         found[raw[header.end() :].strip()] = True
-    for regex in (CUE_QUOTED_RE, INPUT_CHECK_RE, CUE_UNQUOTED_RE):
-        for m in regex.finditer(body):
-            found.setdefault(m.group(1).strip(), True)
+    for m in cue_quoted + input_checks + cue_unquoted:
+        found.setdefault(m.group(1).strip(), True)
     if 0 < len(body.split()) <= SHORT_PROMPT_WORDS and "\n" not in body:
         # a prompt of a few non-function words ("random dog lead") reads as a pass phrase: match its words too
         tokens = WORD_RE.findall(normalize(body))
         found.setdefault(body, len(tokens) <= 4 and not any(t in STOPWORDS for t in tokens))
-    return [(secret, partial) for secret, partial in found.items() if len(secret) >= 3 and secret not in reply_phrases]
+    return tuple(
+        (secret, partial) for secret, partial in found.items() if len(secret) >= 3 and secret not in reply_phrases
+    )
 
 
-def _reply_phrases(system_prompt: str) -> set[str]:
-    return {normalize(m.group(1)).strip() for m in REPLY_PHRASE_RE.finditer(clean_prompt(system_prompt))}
+@lru_cache(maxsize=128)
+def _reply_phrases(system_prompt: str) -> frozenset[str]:
+    return frozenset(normalize(m.group(1)).strip() for m in REPLY_PHRASE_RE.finditer(clean_prompt(system_prompt)))
 
 
 def find_leaks(text: str, system_prompt: str | None, user_text: str = "") -> list[Leak]:
@@ -95,7 +110,7 @@ def find_leaks(text: str, system_prompt: str | None, user_text: str = "") -> lis
     user_norm = user_text[:MAX_CHARS].casefold()
     leaks: list[Leak] = []
     replies = _reply_phrases(system_prompt)
-    for secret, partial in prompt_secrets(system_prompt):
+    for secret, partial in _prompt_secrets(system_prompt):
         if secret.casefold() in user_norm:
             continue  # the user typed it; echoing it back reveals nothing
         # a secret that differs from a reply phrase only by case must match with its case
@@ -137,12 +152,17 @@ def _find_secret(text: str, secret: str, partial: bool, case_sensitive: bool) ->
     return Leak("secret_value", start, end, secret, 0.7)
 
 
-def _verbatim_runs(text: str, prompt: str) -> list[Leak]:
+@lru_cache(maxsize=128)
+def _prompt_shingles(prompt: str) -> frozenset[tuple[str, ...]]:
     prompt = QUOTED_RE.sub(" | ", prompt)  # phrases the model is meant to say are not leaks
     prompt_words = WORD_RE.findall(prompt.casefold())
-    if len(prompt_words) < SHINGLE:
+    return frozenset(tuple(prompt_words[i : i + SHINGLE]) for i in range(len(prompt_words) - SHINGLE + 1))
+
+
+def _verbatim_runs(text: str, prompt: str) -> list[Leak]:
+    shingles = _prompt_shingles(prompt)
+    if not shingles:
         return []
-    shingles = {tuple(prompt_words[i : i + SHINGLE]) for i in range(len(prompt_words) - SHINGLE + 1)}
     tokens = [t for t, _ in zip(WORD_RE.finditer(text), range(MAX_OUTPUT_WORDS), strict=False)]
     words = [t.group(0).casefold() for t in tokens]
     leaks: list[Leak] = []

@@ -5,7 +5,8 @@ are, but never run over a whole text: a few of its patterns backtrack badly on l
 minutes on 1 MB of "eyJ"). Each plugin gets literal needles; only windows around (at most MAX_WINDOWS) needle
 occurrences are handed to the plugin. JWTs are cut out by hand and validated with the plugin's own check.
 Generic secrets ("password: ...", "api_key = ...") are only reported with a keyword before them and a value that
-looks random (mixed character classes, enough entropy), never as bare high-entropy strings.
+looks random (mixed character classes, enough entropy), never as bare high-entropy strings; the keyword pattern
+runs only where the text's words allow a match (see _prefilter).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from detect_secrets.plugins.slack import SlackDetector
 from detect_secrets.plugins.square_oauth import SquareOAuthDetector
 from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
+
+from taxonomy.detectors.safety_security._prefilter import Facts, Prefilter, is_safe
 
 MAX_WINDOWS = 64  # per needle
 WINDOW = 160  # characters each side of a needle handed to a plugin
@@ -65,6 +68,8 @@ KEYWORD_SECRET_RE = re.compile(
 )
 CHAR_CLASS_RES = tuple(re.compile(rx) for rx in (r"[a-z]", r"[A-Z]", r"\d", r"[^A-Za-z0-9]"))
 KEYWORD_ANCHORS = ("pass", "pwd", "secret", "key", "token", "bearer")
+KEYWORD_PREFILTER = Prefilter([KEYWORD_SECRET_RE])
+PLUGIN_NEEDLE_PAIRS = tuple((plugin, needle) for plugin, needles in PLUGIN_NEEDLES for needle in needles)
 PLACEHOLDER_RE = re.compile(
     r"^(?:x+|\*+|\.+|<.*>|\$\{?\w+\}?|your[_-]?\w*|example\w*|changeme|password\d?|secret|redacted|null|none|"
     r"true|false|undefined|required|optional|string|env\w*)$|^(?:os\.|process\.env|getenv)",
@@ -103,8 +108,8 @@ def _windows(text: str, needle: str) -> list[tuple[int, int]]:
 
 def _plugin_hits(text: str) -> list[SecretHit]:
     hits: list[SecretHit] = []
-    for plugin, needles in PLUGIN_NEEDLES:
-        for needle in needles:
+    for plugin, needle in PLUGIN_NEEDLE_PAIRS:
+        if needle in text:
             for lo, hi in _windows(text, needle):
                 window = text[lo:hi]
                 for regex in plugin.denylist:
@@ -136,12 +141,20 @@ def _jwt_hits(text: str) -> list[SecretHit]:
     return hits
 
 
-def _keyword_hits(text: str) -> list[SecretHit]:
-    hits: list[SecretHit] = []
+def _keyword_matches(text: str) -> list[re.Match[str]]:
+    """`KEYWORD_SECRET_RE.finditer(text)` (behind its anchor words), skipped when the text's words rule it out."""
     lower = text.lower()
     if not any(word in lower for word in KEYWORD_ANCHORS):
-        return hits
-    for m in KEYWORD_SECRET_RE.finditer(text):
+        return []
+    if not is_safe(text):
+        return list(KEYWORD_SECRET_RE.finditer(text))
+    facts = Facts(lower)
+    return KEYWORD_PREFILTER.finditer(0, text, facts) if KEYWORD_PREFILTER.may_match(0, facts) else []
+
+
+def _keyword_hits(text: str) -> list[SecretHit]:
+    hits: list[SecretHit] = []
+    for m in _keyword_matches(text):
         if len(hits) >= MAX_HITS:
             break
         value = m.group("value").rstrip(".:")

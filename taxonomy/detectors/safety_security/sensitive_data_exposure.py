@@ -45,11 +45,19 @@ def _compact(value: str) -> str:
 @detector("sensitive_data_exposure", needs=("output",))
 def detect(item: Item) -> Finding:
     output = (item.output or "")[:MAX_CHARS]
-    user_compact = _compact(_user_text(item)[:MAX_CHARS])
+    user: list[str] = []  # [user text, its compact form], filled on first use: most outputs expose nothing
     found: list[tuple[float, Evidence]] = []
 
+    def user_text() -> str:
+        if not user:
+            text = _user_text(item)
+            user.extend((text, _compact(text[:MAX_CHARS])))
+        return user[0]
+
     def add(kind: str, start: int, end: int, value: str, severity: float, confidence: float, desc: str) -> None:
-        echoed = bool(value) and len(_compact(value)) >= 4 and _compact(value) in user_compact
+        if value:
+            user_text()
+        echoed = bool(value) and len(_compact(value)) >= 4 and _compact(value) in user[1]
         if echoed:
             severity = max(1.0, severity - ECHO_DISCOUNT)
             desc += " (echoed from the user's own input)"
@@ -68,7 +76,8 @@ def detect(item: Item) -> Finding:
         add("credential", hit.start, hit.end, hit.value, hit.severity, 0.9, f"{hit.kind} in the output")
     for hit in find_pii(output):
         add(hit.kind, hit.start, hit.end, hit.value, hit.severity, hit.confidence, hit.kind.replace("_", " "))
-    for leak in find_leaks(output, item.system_prompt, _user_text(item)):
+    leaks = find_leaks(output, item.system_prompt, user_text()) if item.system_prompt and output else []
+    for leak in leaks:
         desc = "secret from the system prompt" if leak.kind == "secret_value" else "verbatim system prompt text"
         add(
             "system_prompt_leak",
