@@ -18,6 +18,18 @@ ABSTAIN_RE = re.compile(
 )
 
 
+# Every abstention phrase contains one of these (lower-case) cues; ASCII text without any is skipped.
+_CUES = (
+    *("n't ", "do not", "does not", "did not", "cannot ", "could not ", "m not ", "not enough"),
+    *("is not ", "are not ", "was not ", "were not ", "unable to ", "insufficient "),
+    *("no information", "no mention", "no detail", "no data", "no record", "no indication"),
+)
+
+
 def abstention(text: str) -> re.Match[str] | None:
     """The first abstention phrase of `text`, if any."""
+    if text.isascii():
+        lowered = text.lower()
+        if not any(map(lowered.__contains__, _CUES)):
+            return None
     return ABSTAIN_RE.search(text)

@@ -12,18 +12,29 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, compress
+from operator import itemgetter
 
 from taxonomy.detectors.hallucination_grounding._numbers import NUMBER_WORDS
-from taxonomy.text import STOPWORDS, WORD_RE, stem
+from taxonomy.detectors.hallucination_grounding._tokens import (
+    TOKEN_RE,
+    content_word_set,
+    content_word_sets,
+    fast_stem,
+    stem_set,
+)
+from taxonomy.text import STOPWORDS
 
 COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
-# A word token that may carry inner apostrophes, dots or hyphens ("O'Neil", "U.S", "Jean-Luc").
-TOKEN_RE = re.compile(r"[^\W_]+(?:['’.\-][^\W_]+)*")
 QUOTE_RE = re.compile(r"\"([^\"\n]{3,300})\"|“([^”\n]{3,300})”")
-POSSESSIVE_RE = re.compile(r"['’]s$")
-TOKEN_SPLIT_RE = re.compile(r"[-.'’]")
+POSSESSIVE_ENDINGS = ("'s", "’s")
+JOINERS_TO_HYPHEN = str.maketrans(".'’", "---")
+JOINERS_TO_SPACE = str.maketrans("-.'’", "    ")
+JOINERS_DELETED = str.maketrans("", "", "-.'’")
 SENTENCE_BREAK_CHARS = frozenset('.!?;\n*#•>|()[]"“”')
+TOKENS_AND_GAPS_RE = re.compile(f"({TOKEN_RE.pattern})")
+_FIRST_CHAR = itemgetter(0)
 
 # Lower-case words that may join a capitalised span: "University of Oklahoma", "Ludwig van Beethoven".
 ENTITY_CONNECTORS = frozenset("of de del della der den di da du des la le van von y bin al el".split())
@@ -110,11 +121,7 @@ def normalize(text: str) -> str:
 @lru_cache(maxsize=65536)
 def cached_stem(word: str) -> str:
     """`taxonomy.text.stem`, memoised: vocabularies repeat across items."""
-    return stem(word)
-
-
-def _is_capitalised(token: str) -> bool:
-    return token[:1].isupper() and not token[:1].isdigit()
+    return fast_stem(word)
 
 
 def entities(text: str) -> list[EntityMention]:
@@ -123,72 +130,76 @@ def entities(text: str) -> list[EntityMention]:
     A single capitalised word opening a sentence is kept only in a short answer ("Berlin."), since
     elsewhere it is usually an ordinary word ("Despite", "Another").
     """
-    runs: list[tuple[list[re.Match[str]], bool, int]] = []  # (tokens, sentence-initial, sentence number)
-    sentence_sizes: list[int] = []
-    run: list[re.Match[str]] = []
+    parts = TOKENS_AND_GAPS_RE.split(text)  # gap, token, gap, token, ..., gap
+    tokens = parts[1::2]
+    capitalised = list(compress(range(len(tokens)), map(str.isupper, map(_FIRST_CHAR, tokens))))
+    if not capitalised:
+        return []
+    gaps = parts[0::2]  # gaps[i]: the text between token i - 1 and token i
+    ends = list(accumulate(map(len, parts)))  # token i spans ends[2i] to ends[2i + 1]
+    runs: list[tuple[list[int], bool]] = []  # (token indices, sentence-initial)
+    run: list[int] = []
     run_initial = False
-    prev_end = 0
-    pending_connector: re.Match[str] | None = None
-    for match in TOKEN_RE.finditer(text):
-        token = match.group()
-        gap = text[prev_end : match.start()]
-        boundary = prev_end == 0 or any(ch in SENTENCE_BREAK_CHARS for ch in gap) or ": " in gap
-        prev_end = match.end()
-        if boundary:
-            sentence_sizes.append(0)
-        sentence_sizes[-1] += 1
-        if _is_capitalised(token):
-            contiguous = run and not boundary and gap.strip() in ("", "&") and len(run) < MAX_ENTITY_TOKENS
-            if not contiguous:
-                if run:
-                    runs.append((run, run_initial, len(sentence_sizes) - 1 - boundary))
-                run, run_initial = [], boundary
-            if pending_connector is not None and run:
-                run.append(pending_connector)
-            pending_connector = None
-            run.append(match)
-        elif run and token in ENTITY_CONNECTORS and pending_connector is None and gap.strip() == "":
-            pending_connector = match
-        else:
+    previous = -1
+    for i in capitalised:
+        gap = gaps[i]
+        pending_connector = None
+        if run and i - previous > 1:  # the tokens in between either are one connector ("of") or end the run
+            if i - previous == 2 and tokens[i - 1] in ENTITY_CONNECTORS and gaps[i - 1].strip() == "":
+                pending_connector = i - 1
+            else:
+                runs.append((run, run_initial))
+                run = []
+        boundary = i == 0 or not SENTENCE_BREAK_CHARS.isdisjoint(gap) or ": " in gap
+        if not (run and not boundary and gap.strip() in ("", "&") and len(run) < MAX_ENTITY_TOKENS):
             if run:
-                runs.append((run, run_initial, len(sentence_sizes) - 1 - boundary))
-            run, pending_connector = [], None
-    if run:
-        runs.append((run, run_initial, len(sentence_sizes) - 1))
-    short_answer = sum(sentence_sizes) <= SHORT_ANSWER_TOKENS
+                runs.append((run, run_initial))
+            run, run_initial = [], boundary
+        if pending_connector is not None and run:
+            run.append(pending_connector)
+        run.append(i)
+        previous = i
+    runs.append((run, run_initial))
+    short_answer = len(tokens) <= SHORT_ANSWER_TOKENS
     found = []
-    for tokens, initial, _sentence in runs:
-        mention = _entity_from_run(text, tokens, initial and not short_answer)
+    for indices, initial in runs:
+        mention = _entity_from_run(text, indices, tokens, ends, initial and not short_answer)
         if mention is not None and not mention.sentence_initial:
             found.append(mention)
     return found
 
 
-def _identity_token(match: re.Match[str]) -> str:
+def _identity_token(word: str, normalized: str) -> str:
     """The normalised token without lower-case hyphen tails: "Oxford-based" -> "oxford"."""
-    word = match.group()
     if "-" in word:
-        word = "-".join(part for part in word.split("-") if not part.islower()) or word
-    return normalize(word)
+        return normalize("-".join(part for part in word.split("-") if not part.islower()) or word)
+    return normalized
 
 
-def _entity_from_run(text: str, run: list[re.Match[str]], initial: bool) -> EntityMention | None:
-    shouting = sum(1 for m in run if len(m.group()) > 1 and m.group().isupper()) > 1  # "CLICK HERE"
-    while run and (run[-1].group().islower() or normalize(run[-1].group()) in EDGE_WORDS):
-        run = run[:-1]
+def _entity_from_run(
+    text: str, run: list[int], tokens: list[str], ends: list[int], initial: bool
+) -> EntityMention | None:
+    """The mention of a run of token indices, or None when nothing identifying is left."""
+    words = [tokens[i] for i in run]
+    if len(words) == 1 and (words[0].islower() or normalize(words[0]) in EDGE_WORDS):
+        return None  # the common case: a lone sentence opener or stopword ("The", "It", "However")
+    shouting = sum(1 for word in words if len(word) > 1 and word.isupper()) > 1  # "CLICK HERE"
+    normalized = [normalize(word) for word in words]
+    last = len(words)
+    while last and (words[last - 1].islower() or normalized[last - 1] in EDGE_WORDS):
+        last -= 1
     lead = 0
-    while lead < len(run) and (normalize(run[lead].group()) in EDGE_WORDS or normalize(run[lead].group()) in TITLES):
+    while lead < last and (normalized[lead] in EDGE_WORDS or normalized[lead] in TITLES):
         lead += 1
     if lead:
         initial = False  # "The Lion King": the words after "The" are capitalised on purpose
-    run = run[lead:]
-    tokens = tuple(_identity_token(m) for m in run if not m.group().islower())
-    tokens = tuple(t for t in tokens if t not in GENERIC_CAPS)
-    if not tokens or all(t in STOPWORDS or t in MONTHS for t in tokens):
+    identity = tuple(_identity_token(words[k], normalized[k]) for k in range(lead, last) if not words[k].islower())
+    identity = tuple(t for t in identity if t not in GENERIC_CAPS)
+    if not identity or all(t in STOPWORDS or t in MONTHS for t in identity):
         return None
-    start, end = run[0].start(), run[-1].end()
-    acronym = 2 <= len(run[0].group()) <= 5 and run[0].group().isupper() and not shouting  # "(USPAS)"
-    return EntityMention(start, end, text[start:end], tokens, initial and len(tokens) == 1 and not acronym)
+    start, end, first = ends[2 * run[lead]], ends[2 * run[last - 1] + 1], words[lead]
+    acronym = 2 <= len(first) <= 5 and first.isupper() and not shouting  # "(USPAS)"
+    return EntityMention(start, end, text[start:end], identity, initial and len(identity) == 1 and not acronym)
 
 
 def quotes(text: str) -> list[QuoteMention]:
@@ -204,14 +215,22 @@ def quotes(text: str) -> list[QuoteMention]:
 
 def content_stems(text: str) -> set[str]:
     """`taxonomy.text.stems` (stemmed content words) with the fast normalisation and memoised stems."""
-    return {cached_stem(w) for w in WORD_RE.findall(normalize(text)) if len(w) > 1 and w not in STOPWORDS}
+    return stem_set(content_word_set(normalize(text)))
+
+
+def content_stem_sets(texts: list[str]) -> list[set[str]]:
+    """`[content_stems(t) for t in texts]`, ASCII texts tokenised together in one pass."""
+    word_sets = content_word_sets(texts) if len(texts) > 1 else None
+    if word_sets is None:
+        return [content_stems(text) for text in texts]
+    return [stem_set(words) for words in word_sets]
 
 
 def bare_token(token: str) -> str:
     """A normalised token without a possessive ending: "lowry's" -> "lowry"."""
-    return POSSESSIVE_RE.sub("", token)
+    return token[:-2] if token.endswith(POSSESSIVE_ENDINGS) else token  # ['’]s$ (tokens hold no newline)
 
 
 def token_parts(token: str) -> list[str]:
     """The pieces of a hyphenated, dotted or apostrophised token: "stahl-david" -> ["stahl", "david"]."""
-    return [p for p in TOKEN_SPLIT_RE.split(token) if p]
+    return [p for p in token.translate(JOINERS_TO_HYPHEN).split("-") if p]

@@ -13,15 +13,18 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import pairwise
+from operator import add
 from typing import Any
 
 from taxonomy.detectors.hallucination_grounding._facts import cached_stem, normalize
-from taxonomy.text import STOPWORDS, WORD_RE
+from taxonomy.detectors.hallucination_grounding._tokens import stem_preimage, stem_set, word_list, word_lists
+from taxonomy.text import STOPWORDS
 
 CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[_\s]+")
+# [.;!?]\s|\n|(?<!\s)\s+(?:but|however|...)\b, opening with the character it consumes first.
 CLAUSE_RE = re.compile(
-    r"[.;!?]\s|\n|(?<!\s)\s+(?:but|however|while|whereas|although|though|yet|except)\b", re.IGNORECASE
+    r"[.;!?\s](?:(?<=[.;!?])\s|(?<=\n)|(?<=\s)(?<!\s\s)\s*(?:but|however|while|whereas|although|though|yet|except)\b)",
+    re.IGNORECASE,
 )
 NEGATION_RE = re.compile(
     r"\b(?:no|not|never|none|nor|neither|without|lacks?|lacking|unavailable|rather than|instead of|other than)\b"
@@ -43,7 +46,7 @@ class AttributeFlip:
 
 
 def _words(text: str) -> list[str]:
-    return WORD_RE.findall(normalize(text))
+    return word_list(normalize(text))
 
 
 def _key_tokens(key: str) -> list[str]:
@@ -81,15 +84,20 @@ def negative_attributes(doc: str) -> list[tuple[str, list[str], list[str], Any]]
     found = []
     leaves = list(_leaves(record, ()))
     # Free text inside the record (reviews, descriptions) can back what a null attribute leaves open.
-    prose = {cached_stem(w) for _, value in leaves if isinstance(value, str) and " " in value for w in _words(value)}
+    prose: set[str] | None = None
     for path, value in leaves:
         negative = value is False or value is None or (isinstance(value, str) and value.lower() in FALSE_STRINGS)
         if not negative or not path:
             continue
         child = _key_tokens(path[-1])
         parent = _key_tokens(path[-2]) if len(path) > 1 else []
-        if not child or (value is None and all(cached_stem(t) in prose for t in child)):
+        if not child:
             continue
+        if value is None:
+            if prose is None:
+                prose = stem_set({w for _, v in leaves if isinstance(v, str) and " " in v for w in _words(v)})
+            if all(cached_stem(t) in prose for t in child):
+                continue
         found.append((".".join(path), child, parent, None if value is None else False))
         if len(found) >= MAX_LEAVES:
             break
@@ -104,11 +112,12 @@ def _clauses(text: str) -> Iterator[tuple[int, int]]:
     yield start, len(text)
 
 
-def _forms(tokens: list[str]) -> set[str]:
-    """Stems of the tokens and of adjacent pairs glued together ("take out" -> "takeout", "wi fi" -> "wifi")."""
-    forms = {cached_stem(t) for t in tokens}
-    forms.update(cached_stem(a + b) for a, b in pairwise(tokens))
-    return forms
+def _forms(tokens: list[str], wanted: dict[str, str]) -> set[str]:
+    """Stems of the tokens and of adjacent pairs glued together ("take out" -> "takeout", "wi fi" -> "wifi"),
+    as far as they are among the stems looked for; `wanted` maps every word with such a stem to its stem."""
+    surface = set(tokens)
+    surface.update(map(add, tokens, tokens[1:]))
+    return set(map(wanted.__getitem__, filter(wanted.__contains__, surface)))
 
 
 def attribute_flips(output: str, context: list[str]) -> list[AttributeFlip]:
@@ -116,20 +125,38 @@ def attribute_flips(output: str, context: list[str]) -> list[AttributeFlip]:
     attributes = [a for doc in context for a in negative_attributes(doc)]
     if not attributes:
         return []
-    output_forms = _forms(_words(output))
+    wanted: dict[str, str] = {}  # every word whose stem an attribute looks for -> that stem
+    for _, child, parent, _ in attributes:
+        for stem_value in {*map(cached_stem, child), *map(cached_stem, parent), cached_stem("".join(child))}:
+            wanted.update(dict.fromkeys(stem_preimage(stem_value), stem_value))
+    output_forms = _forms(_words(output), wanted)
+    checks = []  # (path, child stems, glued child stem, parent stems when the output names the parent, value)
+    by_stem: dict[str, list[int]] = {}  # first child stem / glued child stem -> the checks it may satisfy
+    for path, child, parent, value in attributes:
+        parent_stems = [cached_stem(t) for t in parent]
+        parent_needed = bool(parent) and all(t in output_forms for t in parent_stems)
+        child_stems = [cached_stem(t) for t in child]
+        glued = cached_stem("".join(child))
+        for key in {child_stems[0], glued}:
+            by_stem.setdefault(key, []).append(len(checks))
+        checks.append((path, child_stems, glued, parent_stems if parent_needed else [], value))
     flips: list[AttributeFlip] = []
     reported: set[str] = set()
-    for start, end in _clauses(output):
+    spans = list(_clauses(output))
+    clause_words = word_lists([normalize(output[start:end]) for start, end in spans])
+    for (start, end), words in zip(spans, clause_words, strict=True):
         clause = output[start:end]
-        forms = _forms(_words(clause))
-        if not forms or NEGATION_RE.search(clause):
+        forms = _forms(words, wanted)
+        # A check holds only if its first child stem or its glued child is among the forms.
+        candidates = sorted({i for stem in forms for i in by_stem.get(stem, ())})
+        if not candidates or NEGATION_RE.search(clause):
             continue
-        for path, child, parent, value in attributes:
+        for i in candidates:
+            path, child_stems, glued, parent_stems, value = checks[i]
             if path in reported:
                 continue
-            child_hit = all(cached_stem(t) in forms for t in child) or cached_stem("".join(child)) in forms
-            parent_needed = bool(parent) and all(cached_stem(t) in output_forms for t in parent)
-            if child_hit and (not parent_needed or all(cached_stem(t) in forms for t in parent)):
+            child_hit = all(t in forms for t in child_stems) or glued in forms
+            if child_hit and all(t in forms for t in parent_stems):
                 reported.add(path)
                 flips.append(AttributeFlip(start, end, path, value))
     return flips

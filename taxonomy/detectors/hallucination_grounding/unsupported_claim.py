@@ -34,14 +34,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from taxonomy.detectors.hallucination_grounding._abstain import abstention
-from taxonomy.detectors.hallucination_grounding._facts import WEEKDAYS, as_text, content_stems, entities, quotes
+from taxonomy.detectors.hallucination_grounding._facts import (
+    WEEKDAYS,
+    as_text,
+    content_stem_sets,
+    content_stems,
+    entities,
+    quotes,
+)
 from taxonomy.detectors.hallucination_grounding._negation import negation_flips
 from taxonomy.detectors.hallucination_grounding._numbers import numbers
 from taxonomy.detectors.hallucination_grounding._structured import attribute_flips
 from taxonomy.detectors.hallucination_grounding._support import SupportIndex
+from taxonomy.detectors.hallucination_grounding._tokens import sentences
 from taxonomy.model import Evidence, Finding, Item
 from taxonomy.registry import detector
-from taxonomy.text import sentences, snippet, truncate
+from taxonomy.text import snippet, truncate
 
 MAX_EVIDENCE = 8
 MAX_OUTPUT_CHARS = 100_000  # facts are read from the first 100k characters of a (pathologically) long answer
@@ -56,12 +64,27 @@ class _Audit:
 
     output: str
     index: SupportIndex
+    sentences: list[tuple[int, str]]  # sentences(output)
     strong: list[Evidence] = field(default_factory=list)
     weak: list[Evidence] = field(default_factory=list)
     checked: int = 0
     unsupported: int = 0
     seen: set[str] = field(default_factory=set)
     quote_spans: list[tuple[int, int]] = field(default_factory=list)
+    _sentence_stems: dict[str, set[str]] = field(default_factory=dict)
+
+    def stems_of(self, sentence: str) -> set[str]:
+        """content_stems(sentence) of a sentence of the output, computed once (all at once)."""
+        if not self._sentence_stems:
+            texts = [text for _, text in self.sentences]
+            self._sentence_stems = dict(zip(texts, content_stem_sets(texts), strict=True))
+        return self._sentence_stems[sentence]
+
+    def output_stems(self) -> set[str]:
+        """content_stems(output): for ASCII, the union of its sentences' (no word spans a sentence break)."""
+        if not self.output.isascii():
+            return content_stems(self.output)
+        return set().union(*(self.stems_of(sentence) for _, sentence in self.sentences))
 
     def first_time(self, key: str, start: int, end: int) -> bool:
         """Count a fact once; skip repeats and facts inside an already unsupported quote."""
@@ -168,7 +191,8 @@ def _check_relations(audit: _Audit, context_docs: list[str]) -> None:
             confidence=0.85 if flip.value is False else 0.7,
             fact=False,
         )
-    for start, end, source_sentence in negation_flips(output, context_docs):
+    flips = negation_flips(audit.sentences, context_docs, audit.stems_of, audit.index.word_stems)
+    for start, end, source_sentence in flips:
         audit.flag(
             "negation_flip",
             f"Negates the context: {truncate(source_sentence, 160)!r}",
@@ -179,8 +203,8 @@ def _check_relations(audit: _Audit, context_docs: list[str]) -> None:
             confidence=0.6,
             fact=False,
         )
-    for start, sentence in sentences(output):
-        sentence_stems = content_stems(sentence)
+    for start, sentence in audit.sentences:
+        sentence_stems = audit.stems_of(sentence)
         if len(sentence_stems) < MIN_SENTENCE_CONTENT or abstention(sentence):
             continue
         if audit.index.stem_coverage(sentence_stems) < LOW_SENTENCE_SUPPORT:
@@ -201,14 +225,14 @@ def detect(item: Item) -> Finding:
     output = output[:MAX_OUTPUT_CHARS]
     context_docs = [doc for doc in (item.context or ()) if isinstance(doc, str)]
     index = SupportIndex.build(context_docs)
-    output_stems = content_stems(output)
+    audit = _Audit(output, index, sentences(output))
+    output_stems = audit.output_stems()
     in_context = sum(1 for s in output_stems if s in index.stems or s in index.tokens)
     coverage = in_context / len(output_stems) if output_stems else 1.0
     for value in (item.input, item.system_prompt, *(getattr(m, "content", None) for m in (item.messages or ()))):
         if text := as_text(value):
             index.add(text)  # the question and the conversation may legitimately supply names and numbers
 
-    audit = _Audit(output, index)
     _check_quotes(audit)
     _check_numbers(audit)
     _check_entities(audit)

@@ -10,10 +10,14 @@ stems, with a 5-letter prefix match so that "elect"/"election"/"electoral" meet.
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 
 from taxonomy.detectors.hallucination_grounding._facts import bare_token, cached_stem, normalize
-from taxonomy.text import STOPWORDS, WORD_RE, sentences
+from taxonomy.detectors.hallucination_grounding._tokens import sentences
+from taxonomy.detectors.retrieval_quality._lookup import TermLookup, term_found, vocabulary
+from taxonomy.text import STOPWORDS, WORD_RE
 
 QUERY_FILLER = frozenset(
     """
@@ -25,9 +29,12 @@ get got use using used make made way ways best good better really actually just 
 instruction instructions respond response words sentences paragraph word news story report
 """.split()
 )
-PREFIX = 5
 ASKING_RE = re.compile(r"\?\s*$")
-USER_TURN_RE = re.compile(r"\[(?:human|user)\][ \t]*:|(?:^|\n)[ \t]*(?:human|user|customer|q)[ \t]*:", re.IGNORECASE)
+# A user turn: "[Human]:" anywhere, or "User:" / "Customer:" / "Q:" opening the text or a line; one pattern
+# per opening character, so that the regex engine jumps to "[" and newlines.
+BRACKET_TURN_RE = re.compile(r"\[(?:human|user)\][ \t]*:", re.IGNORECASE)
+LINE_TURN_RE = re.compile(r"\n[ \t]*(?:human|user|customer|q)[ \t]*:", re.IGNORECASE)
+FIRST_TURN_RE = re.compile(r"[ \t]*(?:human|user|customer|q)[ \t]*:", re.IGNORECASE)
 SENTENCE_END_CHARS = frozenset(".?!:\n")
 MAX_QUESTION_CHARS = 600
 
@@ -48,9 +55,9 @@ class QueryTerms:
 def question_of(text: str) -> tuple[int, str]:
     """The live question: the last user turn of a pasted transcript; in a long input, the last sentence
     ending in "?" or else the tail; otherwise the whole input."""
-    turns = list(USER_TURN_RE.finditer(text))
-    if turns and text[turns[-1].end() :].strip():
-        start = turns[-1].end()
+    turn_end = _last_turn_end(text)
+    if turn_end is not None and text[turn_end:].strip():
+        start = turn_end
         text_from = text[start:]
         lead = len(text_from) - len(text_from.lstrip())
         return start + lead, text_from.strip()
@@ -64,9 +71,24 @@ def question_of(text: str) -> tuple[int, str]:
     return start, text[start:]
 
 
+def _last_turn_end(text: str) -> int | None:
+    """Where the last user-turn marker ends, if there is one."""
+    last_start, last_end = -1, None
+    if (first := FIRST_TURN_RE.match(text)) is not None:
+        last_start, last_end = first.start(), first.end()
+    for pattern in (BRACKET_TURN_RE, LINE_TURN_RE):
+        for match in deque(pattern.finditer(text), maxlen=1):
+            if match.start() > last_start:
+                last_start, last_end = match.start(), match.end()
+    return last_end
+
+
+@lru_cache(maxsize=16)
 def query_terms(text: str) -> QueryTerms:
+    """Key terms of the live question of `text` (memoised: every retrieval detector asks for them)."""
     offset, question = question_of(text)
     terms: list[str] = []
+    seen: set[str] = set()
     surface: list[str] = []
     anchors: set[str] = set()
     for match in WORD_RE.finditer(question):
@@ -75,23 +97,32 @@ def query_terms(text: str) -> QueryTerms:
         if len(word) < 2 or word in STOPWORDS or word in QUERY_FILLER:
             continue
         term = cached_stem(bare_token(word))
-        if term not in terms:
+        if term not in seen:
+            seen.add(term)
             terms.append(term)
             surface.append(raw)
-        before = question[: match.start()].rstrip()
-        if (raw[:1].isupper() and before and before[-1] not in SENTENCE_END_CHARS) or raw[:1].isdigit():
+        if raw[:1].isdigit() or (raw[:1].isupper() and _mid_sentence(question, match.start())):
             anchors.add(term)
     return QueryTerms(question, offset, tuple(terms), tuple(surface), frozenset(anchors))
 
 
+def _mid_sentence(text: str, position: int) -> bool:
+    """Whether the last non-blank character before `position` exists and does not end a sentence."""
+    while position > 0 and text[position - 1].isspace():
+        position -= 1
+    return position > 0 and text[position - 1] not in SENTENCE_END_CHARS
+
+
 def chunk_vocabulary(text: str) -> tuple[set[str], set[str]]:
-    """Stems of a chunk's words, and their 5-letter prefixes."""
-    stems = {cached_stem(w) for w in set(WORD_RE.findall(normalize(text))) if len(w) > 1}
-    return stems, {s[:PREFIX] for s in stems if len(s) >= PREFIX}
+    """Stems of a chunk's words, and their 5-letter prefixes (see _lookup.vocabulary)."""
+    return vocabulary(normalize(text))
 
 
-def term_found(term: str, stems: set[str], prefixes: set[str]) -> bool:
-    return term in stems or (len(term) >= PREFIX and term[:PREFIX] in prefixes)
+def lookup_share(query: QueryTerms, lookup: TermLookup) -> float:
+    """`overlap` against the vocabulary a TermLookup stands for."""
+    if not query.terms:
+        return 1.0
+    return sum(map(lookup.has, query.terms)) / len(query.terms)
 
 
 def overlap(query: QueryTerms, stems: set[str], prefixes: set[str]) -> float:

@@ -22,10 +22,12 @@ import re
 from typing import Any
 
 from taxonomy.detectors.hallucination_grounding._facts import as_text
-from taxonomy.detectors.retrieval_quality._query import chunk_vocabulary, overlap, query_terms, term_found
+from taxonomy.detectors.hallucination_grounding._tokens import word_list
+from taxonomy.detectors.retrieval_quality._lookup import TermLookup, lookup_for
+from taxonomy.detectors.retrieval_quality._query import lookup_share, query_terms
 from taxonomy.model import Evidence, Finding, Item
 from taxonomy.registry import detector
-from taxonomy.text import WORD_RE, truncate
+from taxonomy.text import truncate
 
 SEARCH_TOOL_RE = re.compile(r"search|retriev|query|lookup|look_up|find|fetch_doc|knowledge|rag|vector", re.I)
 QUERY_KEYS = ("query", "q", "search", "search_query", "keywords", "question", "text", "input", "term", "terms")
@@ -36,8 +38,33 @@ MAX_COMPARED_CHUNKS = 64  # near-duplicate search is pairwise; beyond this only 
 
 
 def _shingles(text: str) -> set[tuple[str, str, str]]:
-    tokens = WORD_RE.findall(text.casefold())[: MAX_SHINGLES + 2]
+    tokens = word_list(text.casefold())[: MAX_SHINGLES + 2]
     return set(zip(tokens, tokens[1:], tokens[2:], strict=False))
+
+
+class _Repeats:
+    """Finds the earlier chunk a chunk repeats: same text up to spacing and case, or 3-gram Jaccard >= 0.8
+    with one of the first MAX_COMPARED_CHUNKS chunks."""
+
+    def __init__(self) -> None:
+        self.seen_shingles: list[tuple[int, set[tuple[str, str, str]]]] = []
+        self.seen_texts: dict[str, int] = {}
+
+    def twin_of(self, index: int, doc: str) -> int | None:
+        twin: int | None = self.seen_texts.setdefault(" ".join(doc.split()).casefold(), index)
+        twin = None if twin == index else twin
+        if twin is None and len(self.seen_shingles) < MAX_COMPARED_CHUNKS:
+            shingles = _shingles(doc)
+            twin = next(
+                (
+                    j
+                    for j, other in self.seen_shingles
+                    if shingles and other and len(shingles & other) / len(shingles | other) >= DUPLICATE_JACCARD
+                ),
+                None,
+            )
+            self.seen_shingles.append((index, shingles))
+        return twin
 
 
 def _search_query(arguments: Any) -> str | None:
@@ -63,23 +90,9 @@ def detect(item: Item) -> Finding:
     evidence: list[Evidence] = []
     off_topic = duplicates = 0
     shares: list[float] = []
-    seen_shingles: list[tuple[int, set[tuple[str, str, str]]]] = []
-    seen_texts: dict[str, int] = {}
+    repeats = _Repeats() if len(docs) > 1 else None  # a lone chunk has nothing to repeat
     for index, doc in docs:
-        flat = " ".join(doc.split()).casefold()
-        twin = seen_texts.setdefault(flat, index)
-        twin = None if twin == index else twin
-        if twin is None and len(seen_shingles) < MAX_COMPARED_CHUNKS:
-            shingles = _shingles(doc)
-            twin = next(
-                (
-                    j
-                    for j, other in seen_shingles
-                    if shingles and other and len(shingles & other) / len(shingles | other) >= DUPLICATE_JACCARD
-                ),
-                None,
-            )
-            seen_shingles.append((index, shingles))
+        twin = repeats.twin_of(index, doc) if repeats is not None else None
         if twin is not None:
             duplicates += 1
             evidence.append(
@@ -95,10 +108,10 @@ def detect(item: Item) -> Finding:
             continue
         if len(query.terms) < 2:
             continue
-        stems, prefixes = chunk_vocabulary(doc)
-        share = overlap(query, stems, prefixes)
+        lookup = lookup_for((doc,))
+        share = lookup_share(query, lookup)
         shares.append(share)
-        anchor_hit = any(term_found(t, stems, prefixes) for t in query.anchors)
+        anchor_hit = any(map(lookup.has, query.anchors))
         if share == 0.0 or (share < WEAK_CHUNK_OVERLAP and query.anchors and not anchor_hit):
             off_topic += 1
             evidence.append(
@@ -119,8 +132,7 @@ def detect(item: Item) -> Finding:
         text = _search_query(call.arguments)
         if text is None:
             continue
-        stems, prefixes = chunk_vocabulary(text)
-        if overlap(query, stems, prefixes) == 0.0:
+        if lookup_share(query, TermLookup(text)) == 0.0:
             bad_queries += 1
             evidence.append(
                 Evidence(

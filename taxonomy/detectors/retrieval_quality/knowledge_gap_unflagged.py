@@ -19,13 +19,8 @@ from __future__ import annotations
 
 from taxonomy.detectors.hallucination_grounding._abstain import abstention
 from taxonomy.detectors.hallucination_grounding._facts import as_text, content_stems
-from taxonomy.detectors.retrieval_quality._query import (
-    chunk_vocabulary,
-    missing_terms,
-    overlap,
-    query_terms,
-    term_found,
-)
+from taxonomy.detectors.retrieval_quality._lookup import lookup_for
+from taxonomy.detectors.retrieval_quality._query import lookup_share, query_terms
 from taxonomy.model import Evidence, Finding, Item
 from taxonomy.registry import detector
 from taxonomy.text import snippet, truncate
@@ -43,16 +38,11 @@ def detect(item: Item) -> Finding:
     output = as_text(item.output)
     question = as_text(item.input)
     query = query_terms(question)
-    stems: set[str] = set()
-    prefixes: set[str] = set()
-    for doc in item.context or ():
-        if isinstance(doc, str):
-            doc_stems, doc_prefixes = chunk_vocabulary(doc)
-            stems |= doc_stems
-            prefixes |= doc_prefixes
+    lookup = lookup_for(tuple(doc for doc in item.context or () if isinstance(doc, str) and doc.strip()))
     answer_stems = content_stems(output[:MAX_OUTPUT_CHARS])
-    coverage = sum(term_found(s, stems, prefixes) for s in answer_stems) / len(answer_stems) if answer_stems else 1.0
-    share = overlap(query, stems, prefixes)
+    lookup.prepare(len(answer_stems) + len(query.terms))
+    coverage = sum(map(lookup.has, answer_stems)) / len(answer_stems) if answer_stems else 1.0
+    share = lookup_share(query, lookup)
     metrics = {"query_context_overlap": round(share, 4), "context_coverage": round(coverage, 4)}
 
     declined = abstention(output[:MAX_OUTPUT_CHARS])
@@ -63,7 +53,7 @@ def detect(item: Item) -> Finding:
             "The question has too few key terms to judge coverage lexically.", confidence=0.3, **metrics
         )
 
-    missing = missing_terms(query, stems, prefixes)
+    missing = [t for t in query.terms if not lookup.has(t)]
     anchors_missing = [t for t in missing if t in query.anchors]
     all_anchors_missing = bool(query.anchors) and len(anchors_missing) == len(query.anchors)
     gap = (len(query.terms) >= 3 and share < GAP_OVERLAP) or (all_anchors_missing and share < ANCHORLESS_OVERLAP)

@@ -15,7 +15,8 @@ elsewhere in the corpus is not knowable from the item.
 from __future__ import annotations
 
 from taxonomy.detectors.hallucination_grounding._facts import as_text
-from taxonomy.detectors.retrieval_quality._query import chunk_vocabulary, missing_terms, overlap, query_terms
+from taxonomy.detectors.retrieval_quality._lookup import lookup_for
+from taxonomy.detectors.retrieval_quality._query import lookup_share, query_terms
 from taxonomy.model import Evidence, Finding, Item
 from taxonomy.registry import detector
 from taxonomy.text import snippet
@@ -32,15 +33,9 @@ def detect(item: Item) -> Finding:
     query = query_terms(question)
     if len(query.terms) < MIN_TERMS:
         return Finding.passed("The question has too few key terms to judge retrieval lexically.", confidence=0.3)
-    stems: set[str] = set()
-    prefixes: set[str] = set()
-    for doc in item.context or ():
-        if isinstance(doc, str) and doc.strip():
-            doc_stems, doc_prefixes = chunk_vocabulary(doc)
-            stems |= doc_stems
-            prefixes |= doc_prefixes
-    share = overlap(query, stems, prefixes)
-    missing = missing_terms(query, stems, prefixes)
+    lookup = lookup_for(tuple(doc for doc in item.context or () if isinstance(doc, str) and doc.strip()))
+    share = lookup_share(query, lookup)
+    missing = [t for t in query.terms if not lookup.has(t)]
     missing_anchors = [t for t in missing if t in query.anchors]
     all_anchors_missing = bool(query.anchors) and len(missing_anchors) == len(query.anchors)
     metrics = {"query_context_overlap": round(share, 4)}
