@@ -4,6 +4,7 @@ provided material does not cover the question. Shared by the grounding and retri
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 ABSTAIN_RE = re.compile(
     r"\b(?:i (?:do not|don't|cannot|can't|could not|couldn't|am unable to|was unable to) (?:know|find|locate|"
@@ -26,8 +27,10 @@ _CUES = (
 )
 
 
+@lru_cache(maxsize=64)
 def abstention(text: str) -> re.Match[str] | None:
-    """The first abstention phrase of `text`, if any."""
+    """The first abstention phrase of `text`, if any (memoised: the grounding and retrieval detectors ask
+    about the same answer and sentences)."""
     if text.isascii():
         lowered = text.lower()
         if not any(map(lowered.__contains__, _CUES)):

@@ -1,8 +1,8 @@
-"""Checkable facts in free text besides numbers (see _numbers): named entities (capitalised spans) and
-quoted strings, each with its character offsets; plus the shared normalisation and token helpers.
+"""Checkable facts in free text besides numbers (see _numbers): quoted strings with their character
+offsets, the vocabulary of named entities (found by _entities); plus the shared normalisation and token
+helpers.
 
-Shared by the grounding and retrieval detectors. Every regex is compiled once and linear-time; the
-entity grouping is a single pass over word tokens, so extraction stays linear on adversarial input.
+Shared by the grounding and retrieval detectors. Every regex is compiled once and linear-time.
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, compress
-from operator import itemgetter
 
 from taxonomy.detectors.hallucination_grounding._numbers import NUMBER_WORDS
 from taxonomy.detectors.hallucination_grounding._tokens import (
-    TOKEN_RE,
     content_word_set,
     content_word_sets,
     fast_stem,
@@ -33,8 +30,6 @@ JOINERS_TO_HYPHEN = str.maketrans(".'’", "---")
 JOINERS_TO_SPACE = str.maketrans("-.'’", "    ")
 JOINERS_DELETED = str.maketrans("", "", "-.'’")
 SENTENCE_BREAK_CHARS = frozenset('.!?;\n*#•>|()[]"“”')
-TOKENS_AND_GAPS_RE = re.compile(f"({TOKEN_RE.pattern})")
-_FIRST_CHAR = itemgetter(0)
 
 # Lower-case words that may join a capitalised span: "University of Oklahoma", "Ludwig van Beethoven".
 ENTITY_CONNECTORS = frozenset("of de del della der den di da du des la le van von y bin al el".split())
@@ -122,84 +117,6 @@ def normalize(text: str) -> str:
 def cached_stem(word: str) -> str:
     """`taxonomy.text.stem`, memoised: vocabularies repeat across items."""
     return fast_stem(word)
-
-
-def entities(text: str) -> list[EntityMention]:
-    """Runs of capitalised tokens (joined by spaces or connectors such as "of"), titles stripped.
-
-    A single capitalised word opening a sentence is kept only in a short answer ("Berlin."), since
-    elsewhere it is usually an ordinary word ("Despite", "Another").
-    """
-    parts = TOKENS_AND_GAPS_RE.split(text)  # gap, token, gap, token, ..., gap
-    tokens = parts[1::2]
-    capitalised = list(compress(range(len(tokens)), map(str.isupper, map(_FIRST_CHAR, tokens))))
-    if not capitalised:
-        return []
-    gaps = parts[0::2]  # gaps[i]: the text between token i - 1 and token i
-    ends = list(accumulate(map(len, parts)))  # token i spans ends[2i] to ends[2i + 1]
-    runs: list[tuple[list[int], bool]] = []  # (token indices, sentence-initial)
-    run: list[int] = []
-    run_initial = False
-    previous = -1
-    for i in capitalised:
-        gap = gaps[i]
-        pending_connector = None
-        if run and i - previous > 1:  # the tokens in between either are one connector ("of") or end the run
-            if i - previous == 2 and tokens[i - 1] in ENTITY_CONNECTORS and gaps[i - 1].strip() == "":
-                pending_connector = i - 1
-            else:
-                runs.append((run, run_initial))
-                run = []
-        boundary = i == 0 or not SENTENCE_BREAK_CHARS.isdisjoint(gap) or ": " in gap
-        if not (run and not boundary and gap.strip() in ("", "&") and len(run) < MAX_ENTITY_TOKENS):
-            if run:
-                runs.append((run, run_initial))
-            run, run_initial = [], boundary
-        if pending_connector is not None and run:
-            run.append(pending_connector)
-        run.append(i)
-        previous = i
-    runs.append((run, run_initial))
-    short_answer = len(tokens) <= SHORT_ANSWER_TOKENS
-    found = []
-    for indices, initial in runs:
-        mention = _entity_from_run(text, indices, tokens, ends, initial and not short_answer)
-        if mention is not None and not mention.sentence_initial:
-            found.append(mention)
-    return found
-
-
-def _identity_token(word: str, normalized: str) -> str:
-    """The normalised token without lower-case hyphen tails: "Oxford-based" -> "oxford"."""
-    if "-" in word:
-        return normalize("-".join(part for part in word.split("-") if not part.islower()) or word)
-    return normalized
-
-
-def _entity_from_run(
-    text: str, run: list[int], tokens: list[str], ends: list[int], initial: bool
-) -> EntityMention | None:
-    """The mention of a run of token indices, or None when nothing identifying is left."""
-    words = [tokens[i] for i in run]
-    if len(words) == 1 and (words[0].islower() or normalize(words[0]) in EDGE_WORDS):
-        return None  # the common case: a lone sentence opener or stopword ("The", "It", "However")
-    shouting = sum(1 for word in words if len(word) > 1 and word.isupper()) > 1  # "CLICK HERE"
-    normalized = [normalize(word) for word in words]
-    last = len(words)
-    while last and (words[last - 1].islower() or normalized[last - 1] in EDGE_WORDS):
-        last -= 1
-    lead = 0
-    while lead < last and (normalized[lead] in EDGE_WORDS or normalized[lead] in TITLES):
-        lead += 1
-    if lead:
-        initial = False  # "The Lion King": the words after "The" are capitalised on purpose
-    identity = tuple(_identity_token(words[k], normalized[k]) for k in range(lead, last) if not words[k].islower())
-    identity = tuple(t for t in identity if t not in GENERIC_CAPS)
-    if not identity or all(t in STOPWORDS or t in MONTHS for t in identity):
-        return None
-    start, end, first = ends[2 * run[lead]], ends[2 * run[last - 1] + 1], words[lead]
-    acronym = 2 <= len(first) <= 5 and first.isupper() and not shouting  # "(USPAS)"
-    return EntityMention(start, end, text[start:end], identity, initial and len(identity) == 1 and not acronym)
 
 
 def quotes(text: str) -> list[QuoteMention]:

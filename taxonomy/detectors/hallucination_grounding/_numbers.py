@@ -237,6 +237,12 @@ def number_values(text: str, tokens: set[str]) -> tuple[set[float], set[float]]:
 
 def listed_values(text: str, tokens: set[str]) -> tuple[set[float], set[float]]:
     """number_values without spelled-out numbers found by scanning the text (see spelled_values)."""
+    values, times = digit_values(text)
+    return values | word_values(tokens), times
+
+
+def digit_values(text: str) -> tuple[set[float], set[float]]:
+    """The values of the numbers a text writes in digits, and its clock times (see number_values)."""
     values: set[float] = set()
     times: set[float] = set()
     if DIGIT_RE.search(text):
@@ -248,7 +254,12 @@ def listed_values(text: str, tokens: set[str]) -> tuple[set[float], set[float]]:
         for hour, minutes, meridiem in set(TIME_RE.findall(text)):
             if (minutes or meridiem) and int(hour) <= 24:
                 times.add(float((int(hour) % 12) * 60 + (int(minutes[1:]) if minutes else 0)))
-    values.update(float(NUMBER_WORDS[token]) for token in tokens & NUMBER_WORDS.keys())
+    return values, times
+
+
+def word_values(tokens: set[str]) -> set[float]:
+    """The values of the number words among a text's distinct normalised tokens (see number_values)."""
+    values = {float(NUMBER_WORDS[token]) for token in tokens & NUMBER_WORDS.keys()}
     values.update(OTHER_NUMBER_WORDS[token] for token in tokens & OTHER_NUMBER_WORDS.keys())
     if "half" in tokens:
         values.add(50.0)
@@ -257,7 +268,7 @@ def listed_values(text: str, tokens: set[str]) -> tuple[set[float], set[float]]:
             parts = token.split("-")
             if all(part in NUMBER_WORDS for part in parts):
                 values.add(float(sum(NUMBER_WORDS[part] for part in parts)))
-    return values, times
+    return values
 
 
 def spelled_values(text: str, tokens: set[str]) -> set[float]:

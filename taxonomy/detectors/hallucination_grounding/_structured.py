@@ -17,7 +17,7 @@ from operator import add
 from typing import Any
 
 from taxonomy.detectors.hallucination_grounding._facts import cached_stem, normalize
-from taxonomy.detectors.hallucination_grounding._tokens import stem_preimage, stem_set, word_list, word_lists
+from taxonomy.detectors.hallucination_grounding._tokens import stem_preimage, word_list, word_lists, word_set
 from taxonomy.text import STOPWORDS
 
 CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[_\s]+")
@@ -94,9 +94,9 @@ def negative_attributes(doc: str) -> list[tuple[str, list[str], list[str], Any]]
         if not child:
             continue
         if value is None:
-            if prose is None:
-                prose = stem_set({w for _, v in leaves if isinstance(v, str) and " " in v for w in _words(v)})
-            if all(cached_stem(t) in prose for t in child):
+            if prose is None:  # its words; a child is backed when a word of it has the child's stem
+                prose = word_set(normalize("\n".join(v for _, v in leaves if isinstance(v, str) and " " in v)))
+            if all(not stem_preimage(cached_stem(t)).isdisjoint(prose) for t in child):
                 continue
         found.append((".".join(path), child, parent, None if value is None else False))
         if len(found) >= MAX_LEAVES:

@@ -1,8 +1,10 @@
 """A support index over the evidence an answer may rely on (context, input, earlier turns), and the
 lookups the grounding detectors make against it: is this number, entity, quote or sentence backed?
 
-Lookups are set membership on tokens, stems, bigrams, acronyms and number values, never substring
-scans, so checking many facts against a large context stays linear overall.
+Lookups are set membership on tokens, stems, bigrams, acronyms and number values, so checking many facts
+against a large context stays linear overall. Only tokens and stems are built eagerly; bigrams, acronyms,
+codes, prefixes and number values are derived on first use, and a number is first looked for where its
+digits occur (a cheap, exact hit) before every number of the evidence is read.
 """
 
 from __future__ import annotations
@@ -11,14 +13,10 @@ import re
 from collections.abc import Iterable
 from itertools import filterfalse, pairwise
 from math import isfinite
-from operator import methodcaller
 
 from taxonomy.detectors.hallucination_grounding._aliases import aliases
 from taxonomy.detectors.hallucination_grounding._facts import (
     GENERIC_HEADS,
-    JOINERS_DELETED,
-    JOINERS_TO_SPACE,
-    POSSESSIVE_ENDINGS,
     EntityMention,
     bare_token,
     cached_stem,
@@ -26,18 +24,23 @@ from taxonomy.detectors.hallucination_grounding._facts import (
     normalize,
     token_parts,
 )
+from taxonomy.detectors.hallucination_grounding._index_tokens import (
+    apostrophe_words,
+    has_camel_join,
+    normalized_tokens,
+    raw_tokens,
+    split_forms,
+)
 from taxonomy.detectors.hallucination_grounding._numbers import (
     NumberMention,
     listed_values,
     spelled_values,
     stated_at,
+    word_values,
 )
-from taxonomy.detectors.hallucination_grounding._tokens import TOKEN_RE, stem_set, token_set, word_list
+from taxonomy.detectors.hallucination_grounding._tokens import stem_set, token_set, word_list
 from taxonomy.text import WORD_RE
 
-# "UnleashedUnleashed is", "NightWedding": knowledge-graph dumps glue sentences without a space.
-CAMEL_JOIN_RE = re.compile(r"[a-z][A-Z]")
-CAMEL_SPLIT_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
 # Only word starts can open a run, and runs never give back characters: linear on glued "abcDefabcDef...".
 # (\b[A-Z]..., written capital-first so that the regex engine jumps between capitals.)
 CAPITALISED_RUN_RE = re.compile(
@@ -45,44 +48,7 @@ CAPITALISED_RUN_RE = re.compile(
 )
 DEMONYM_PREFIX = 4
 MAX_NUMBER_PROBES = 20  # occurrences of a number's digits read before reading all numbers instead
-# ASCII lower-case letters to "a", upper-case ones to "A", every other byte to a space: b"aA" marks a join.
-_LETTER_CASES = bytes(0x61 if 0x61 <= b <= 0x7A else 0x41 if 0x41 <= b <= 0x5A else 0x20 for b in range(256))
-
-
-def _raw_tokens(text: str) -> set[str]:
-    """The distinct TOKEN_RE tokens of `text` as written, plus those of the text split at camel-case joins
-    (CAMEL_SPLIT_RE): a join lies inside one token, so only the tokens holding one are split again."""
-    raw = token_set(text)
-    if b"aA" in text.encode("utf-8", "surrogatepass").translate(_LETTER_CASES):  # CAMEL_JOIN_RE.search(text)
-        mixed = filterfalse(str.isupper, filterfalse(str.istitle, filterfalse(str.islower, raw)))
-        for token in [token for token in mixed if CAMEL_JOIN_RE.search(token)]:
-            raw.update(TOKEN_RE.findall(CAMEL_SPLIT_RE.sub(" ", token)))
-    return raw
-
-
-def _normalized(text: str, raw: set[str]) -> set[str]:
-    """`{normalize(t) for t in raw}` (the tokens of `text`); an ASCII token just lower-cases (tokens hold
-    no whitespace, so lower-casing them joined is lower-casing each)."""
-    if text.isascii():
-        return set(" ".join(raw).lower().split())
-    ascii_tokens = set(filter(str.isascii, raw))
-    tokens = set(" ".join(ascii_tokens).lower().split())
-    tokens.update(map(normalize, raw - ascii_tokens))
-    return tokens
-
-
-def _apostrophe_words(tokens: list[str]) -> list[str]:
-    """The words (WORD_RE) with an inner apostrophe of joined tokens ("o'neil" of "o'neil-smith")."""
-    return [word for token in tokens if "'" in token for word in WORD_RE.findall(token) if "'" in word]
-
-
-def _split_forms(tokens: list[str]) -> set[str]:
-    """Forms of tokens with inner joiners (see token_parts, bare_token): their parts, the parts glued, the
-    token without "'s" ("stahl-david" -> "stahl", "david", "stahldavid"; "lowry's" -> "lowry")."""
-    forms = set(" ".join(tokens).translate(JOINERS_TO_SPACE).split())
-    forms.update(map(methodcaller("translate", JOINERS_DELETED), tokens))
-    forms.update(token[:-2] for token in tokens if token.endswith(POSSESSIVE_ENDINGS))
-    return forms
+MAX_DIGIT_PROBES = 4  # the same for a one-digit number, whose digit occurs in many numbers
 
 
 class SupportIndex:
@@ -100,6 +66,7 @@ class SupportIndex:
         "_prefixes",
         "_times",
         "_values",
+        "_word_values",
         "stems",
         "tokens",
     )
@@ -107,9 +74,9 @@ class SupportIndex:
     def __init__(self) -> None:
         self.tokens: set[str] = set()
         self.stems: set[str] = set()
-        # Per added text: the text, its tokens as written, normalised, the normalised ones new to the index,
-        # and when all were new, the stems of its words (see word_stems).
-        self._added: list[tuple[str, set[str], set[str], set[str], set[str] | None]] = []
+        # Per added text: the text, its tokens as written (None if not needed for normalising), normalised,
+        # the normalised ones new to the index, and when all were new, the stems of its words (word_stems).
+        self._added: list[tuple[str, set[str] | None, set[str], set[str], set[str] | None]] = []
         self._reset_derived()
 
     def _reset_derived(self) -> None:
@@ -119,6 +86,7 @@ class SupportIndex:
         self._prefixes: set[str] | None = None
         self._listed_values: set[float] | None = None  # values found without scanning for spelled numbers
         self._values: set[float] | None = None
+        self._word_values: set[float] | None = None
         self._times: set[float] | None = None  # clock times, as minutes on a 12-hour dial
 
     @classmethod
@@ -130,8 +98,12 @@ class SupportIndex:
         return index
 
     def add(self, text: str) -> None:
-        raw = _raw_tokens(text)
-        tokens = _normalized(text, raw)
+        raw: set[str] | None
+        if text.isascii() and not has_camel_join(text):
+            raw, tokens = None, token_set(text.lower())  # ASCII tokens normalise by lower-casing, as the text
+        else:
+            raw = raw_tokens(text)
+            tokens = normalized_tokens(text, raw)
         new_tokens = tokens - self.tokens
         self.tokens |= new_tokens
         word_stems = stem_set(new_tokens)
@@ -139,12 +111,12 @@ class SupportIndex:
         # TOKEN_RE tokens are letters/digits plus inner - . ' ’: those with joiners add their forms.
         joined = list(filterfalse(str.isalnum, new_tokens))
         if joined:
-            forms = _split_forms(joined)
+            forms = split_forms(joined)
             self.tokens |= forms
             form_stems = stem_set(forms)
             self.stems |= form_stems
             word_stems |= form_stems
-            word_stems |= stem_set(_apostrophe_words(joined))
+            word_stems |= stem_set(apostrophe_words(joined))
         own = word_stems if len(new_tokens) == len(tokens) else None  # else other texts' stems are mixed in
         self._added.append((text, raw, tokens, new_tokens, own))
         self._reset_derived()
@@ -161,7 +133,8 @@ class SupportIndex:
     def codes(self) -> set[str]:
         if self._codes is None:
             self._codes = set()
-            for _, raw, _, _, _ in self._added:
+            for text, written, _, _, _ in self._added:
+                raw = raw_tokens(text) if written is None else written
                 self._codes.update(t.replace(".", "").lower() for t in raw if t.isupper() and 2 <= len(t) <= 6)
         return self._codes
 
@@ -190,6 +163,15 @@ class SupportIndex:
             for text, _, tokens, _, _ in self._added:
                 self._values |= spelled_values(text, tokens)
         return self._values
+
+    @property
+    def word_values(self) -> set[float]:
+        """The values of number words ("twenty", "dozen"): a subset of `values`, from the tokens alone."""
+        if self._word_values is None:
+            self._word_values = set()
+            for _, _, tokens, _, _ in self._added:
+                self._word_values |= word_values(tokens)
+        return self._word_values
 
     @property
     def listed_values(self) -> set[float]:
@@ -240,7 +222,9 @@ class SupportIndex:
         if mention.is_time:
             return any(value in self.times for value in mention.values)
         if all(map(isfinite, mention.values)) and (
-            self._written(mention.values) or self._states(mention.values, self.listed_values)
+            self._states(mention.values, self.word_values)
+            or self._written(mention.values)
+            or self._states(mention.values, self.listed_values)
         ):
             return True  # found without reading every number of the evidence
         return self._states(mention.values, self.values)
@@ -252,11 +236,11 @@ class SupportIndex:
         for value in mention_values:
             key = str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
             for text, _, _, _, _ in self._added:
-                position, tries = text.find(key), 0
-                while position != -1 and tries < MAX_NUMBER_PROBES:
+                position, tries = text.find(key), MAX_NUMBER_PROBES if len(key) > 1 else MAX_DIGIT_PROBES
+                while position != -1 and tries:
                     if value in stated_at(text, position):
                         return True
-                    position, tries = text.find(key, position + 1), tries + 1
+                    position, tries = text.find(key, position + 1), tries - 1
         return False
 
     @staticmethod

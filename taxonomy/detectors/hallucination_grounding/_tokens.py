@@ -1,11 +1,16 @@
-"""Fast, exact replacements for the hot regex tokenisers, shared by the grounding and retrieval detectors.
+"""Fast, exact replacements for the hot text primitives, shared by the grounding and retrieval detectors:
+word and token sets/lists (`WORD_RE` / `TOKEN_RE` findall), stems (`taxonomy.text.stem`) and sentences
+(`taxonomy.text.sentences`).
 
-`WORD_RE.findall` / `TOKEN_RE.findall` run the regex engine on every character, which dominates the cost
-of indexing a long context. Here ASCII separators are blanked with one `bytes.translate` and the text is
-split on whitespace; only the few pieces that still hold a token joiner (apostrophe, dot, hyphen) or a
-non-ASCII character go through the regex. Every token lies inside one piece (separators cannot be part
-of a token), so the result equals the regex's exactly. Stems are memoised in a bounded dict and looked
-up in bulk (`map` over the dict), so that stemming a vocabulary costs no Python call per word.
+The regex engine tries a pattern at every character, which dominates the cost of reading a long
+context. Here ASCII separators are blanked with one `bytes.translate` and the text is split on
+whitespace; only the few pieces that still hold a token joiner (apostrophe, dot, hyphen) or a non-ASCII
+character go through the regex. Every token lies inside one piece (separators cannot be part of a
+token), so the result equals the regex's exactly. Several short texts (the sentences of an answer) are
+split in one pass, joined by a separator character no word can span. Stems are memoised in a bounded
+dict looked up in bulk (`map`), so stemming a vocabulary costs no Python call per known word. The
+sentence splitter's pattern opens with the character it consumes first, so the engine skips ahead.
+All of it is checked against the originals by differential tests (random and corpus text).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from functools import lru_cache
 from itertools import filterfalse
 from operator import itemgetter
 
+from taxonomy import text as text_module
 from taxonomy.text import STOPWORDS, WORD_RE
 
 # A word token that may carry inner apostrophes, dots or hyphens ("O'Neil", "U.S", "Jean-Luc").
@@ -188,7 +194,7 @@ def content_word_set(normalized: str) -> set[str]:
 # own break is group 1) or from the newline that opens one: the regex engine skips ahead to those few
 # characters instead of trying the pattern at every position.
 SENTENCE_END_RE = re.compile(
-    r"[.!?\n](?:(?<=[.!?])([\"')\]]*\s+)(?=[\"'(\[]?[A-Z0-9])|(?<=\n)(?:\n+|(?=\s*(?:[-*•]|\d+[.)])\s)))"
+    r"[.!?\n](?:(?<=[.!?])([\"')\]]*\s+)(?=[\"'(\[]?[A-Z0-9])|(?<=\n)(?:\n+|(?=[ \t]*(?:[-*•]|\d+[.)])\s)))"
 )
 
 
@@ -206,3 +212,30 @@ def sentences(text: str) -> list[tuple[int, str]]:
     if tail.strip():
         out.append((start + len(tail) - len(tail.lstrip()), tail.strip()))
     return out
+
+
+# The functions above mirror taxonomy.text as it stands (its word and sentence patterns, its stemmer).
+# Should those definitions change, the originals are used instead, slower but still exact.
+_WORD_PATTERN = r"[^\W_]+(?:['’][^\W_]+)?"
+_SENTENCE_END_PATTERN = r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n{2,}|\n(?=[ \t]*(?:[-*•]|\d+[.)])\s)"
+_STEM_SAMPLES = (
+    *("relational", "nationals", "stations", "nation", "amazingly", "reportedly", "things", "kindness"),
+    *("payment", "going", "sing", "studies", "studied", "ties", "horses", "walked", "quickly", "cats", "is"),
+)
+if text_module.SENTENCE_END_RE.pattern != _SENTENCE_END_PATTERN:
+    sentences = text_module.sentences  # type: ignore[assignment]
+if WORD_RE.pattern != _WORD_PATTERN:
+    word_list = WORD_RE.findall  # type: ignore[assignment]
+
+    def word_set(text: str) -> set[str]:
+        return set(WORD_RE.findall(text))
+
+    def word_lists(texts: list[str]) -> list[list[str]]:
+        return [WORD_RE.findall(text) for text in texts]
+
+    def content_word_sets(texts: list[str]) -> list[set[str]] | None:
+        return None
+
+
+if any(fast_stem(word) != text_module.stem(word) for word in _STEM_SAMPLES):
+    fast_stem = text_module.stem  # type: ignore[assignment]

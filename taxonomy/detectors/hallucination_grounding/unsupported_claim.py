@@ -34,12 +34,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from taxonomy.detectors.hallucination_grounding._abstain import abstention
+from taxonomy.detectors.hallucination_grounding._entities import entities
 from taxonomy.detectors.hallucination_grounding._facts import (
     WEEKDAYS,
     as_text,
     content_stem_sets,
     content_stems,
-    entities,
     quotes,
 )
 from taxonomy.detectors.hallucination_grounding._negation import negation_flips

@@ -14,6 +14,7 @@ that examine the same context in one item share the work.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from operator import itemgetter
 
@@ -23,8 +24,10 @@ from taxonomy.text import WORD_RE
 
 PREFIX = 5
 MAX_HITS = 400  # key occurrences examined before building the full vocabulary instead
-HIT_COST_CHARS = 32  # one term searched costs about as much as tokenising this many characters
+HIT_COST_CHARS = 45  # one term searched costs about as much as tokenising this many characters
 APOSTROPHES = "'’"
+MAX_RUN = 200  # an apostrophe-joined run longer than this is left to the full vocabulary
+RUN_RE = re.compile(r"(?:[^\W_]|['’])*")  # letters, digits and apostrophes
 _PREFIX_OF = itemgetter(slice(None, PREFIX))
 
 
@@ -78,35 +81,41 @@ class TermLookup:
             return term_found(term, *self._vocabulary)
         text, key = self.text, _search_key(term)
         prefix = term[:PREFIX] if len(term) >= PREFIX else None
-        position = text.find(key)
+        position, examined = text.find(key), 0  # words before `examined` were looked at already
         while position != -1:
             self._hits_left -= 1
-            if self._hits_left < 0:
-                self._vocabulary = vocabulary(text)
-                return term_found(term, *self._vocabulary)
             before = text[position - 1] if position else " "
-            if not before.isalnum():  # a word may start here
-                for word in self._words_at(position, before):
+            if position >= examined and not before.isalnum():  # a word may start here
+                words, examined = self._words_at(position, before)
+                if words is None:
+                    break
+                for word in words:
                     stem = fast_stem(word)
                     if len(word) > 1 and (stem == term or (prefix is not None and stem[:PREFIX] == prefix)):
                         return True
+            if self._hits_left < 0:
+                break
             position = text.find(key, position + 1)
-        return False
+        else:
+            return False
+        self._vocabulary = vocabulary(text)  # too many hits, or a run too long to read back: read it all
+        return term_found(term, *self._vocabulary)
 
-    def _words_at(self, position: int, before: str) -> list[str]:
-        """The word starting at `position` (preceded by a non-word character); after an apostrophe, the
-        words of the whole apostrophe-joined run, since whether one starts here depends on its start."""
+    def _words_at(self, position: int, before: str) -> tuple[list[str] | None, int]:
+        """The word starting at `position` (preceded by a non-word character) and where it ends; after an
+        apostrophe, the words of the whole apostrophe-joined run, since whether one starts here depends on
+        where the run starts (None when that lies more than MAX_RUN characters back)."""
         text = self.text
         if before not in APOSTROPHES:
             match = WORD_RE.match(text, position)
-            return [match.group()] if match else []
-        start = position - 1
-        while start > 0 and (text[start - 1].isalnum() or text[start - 1] in APOSTROPHES):
+            return ([match.group()], match.end()) if match else ([], position)
+        start, limit = position - 1, max(0, position - MAX_RUN)
+        while start > limit and (text[start - 1].isalnum() or text[start - 1] in APOSTROPHES):
             start -= 1
-        end = position
-        while end < len(text) and (text[end].isalnum() or text[end] in APOSTROPHES):
-            end += 1
-        return WORD_RE.findall(text, start, end)
+        if start == limit and start and (text[start - 1].isalnum() or text[start - 1] in APOSTROPHES):
+            return None, position
+        end = RUN_RE.match(text, position).end()
+        return WORD_RE.findall(text, start, end), end
 
 
 @lru_cache(maxsize=8)
