@@ -253,3 +253,13 @@ def test_hallucination_grounding_detectors_tolerate_none_and_structured_fields(d
         tool_calls=(ToolCall(name=None, arguments=b"{", output=object(), status_code="500"),),
     )  # type: ignore[arg-type]
     assert DETECTORS[detector_id].detect(weird).decision in ("pass", "fail", "unsure")
+
+
+@pytest.mark.parametrize(
+    "output",
+    ["The fee is \u017fix dollars.", "It costs " + "9" * 450 + " dollars."],
+    ids=["long-s-number-word", "number-beyond-float-range"],
+)
+def test_unsupported_claim_decides_on_numbers_python_cannot_map(output: str) -> None:
+    finding = run("unsupported_claim", input="What is the fee?", output=output, context=("The fee is six dollars.",))
+    assert finding.decision in ("pass", "fail", "unsure") and not finding.rationale.startswith("detector error")

@@ -217,6 +217,8 @@ def _number_words(text: str) -> Iterator[NumberMention]:
         parts = match.group(1).lower().split("-")
         if parts[0] in ("one", "zero") and len(parts) == 1 and not match.group(2):
             continue  # "one of them": a pronoun far more often than a count
+        if not all(p in NUMBER_WORDS for p in parts):
+            continue  # a case-insensitive match on an unusual letter ("ſix") that .lower() does not map
         value = float(sum(NUMBER_WORDS[p] for p in parts))
         for scale in (match.group(2) or "").lower().split():
             value *= SCALES[scale]

@@ -9,6 +9,7 @@ digits occur (a cheap, exact hit) before every number of the evidence is read.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from itertools import filterfalse, pairwise
@@ -248,7 +249,7 @@ class SupportIndex:
         for value in mention_values:
             if value in values:
                 return True
-            if value != int(value) and any(abs(v - value) < 0.051 for v in values):
+            if math.isfinite(value) and value != int(value) and any(abs(v - value) < 0.051 for v in values):
                 return True  # 3.45 reported as 3.5 (kept strict for whole numbers: years, counts)
         return False
 
