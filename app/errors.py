@@ -35,8 +35,7 @@ def _field_detail(exc: ValidationException) -> tuple[str, list[dict[str, Any]]]:
             key = "body"
         problems.append({"loc": key, "msg": message})
     if not problems:  # the body did not decode at all
-        detail = str(exc.detail)
-        return (detail if "json" in detail.lower() else f"malformed JSON body: {detail}"), []
+        return _malformed_body(str(exc.detail)), []
     return "; ".join(f"{p['loc']}: {p['msg']}" for p in problems), problems
 
 
@@ -59,6 +58,11 @@ def submission_error(request: Request[Any, Any, Any], exc: SubmissionError) -> R
     return Response(body, status_code=status, headers=headers)
 
 
+def _malformed_body(detail: str) -> str:
+    """The message for a body that is not JSON, naming it as such."""
+    return detail if "json" in detail.lower() else f"malformed JSON body: {detail}"
+
+
 def _is_decode_failure(exc: BaseException) -> bool:
     cause = exc.__cause__
     return isinstance(cause, SerializationException | msgspec.DecodeError) or (
@@ -68,8 +72,8 @@ def _is_decode_failure(exc: BaseException) -> bool:
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     detail = exc.detail
-    if exc.status_code == 400 and _is_decode_failure(exc) and "json" not in detail.lower():
-        detail = f"malformed JSON body: {detail}"
+    if exc.status_code == 400 and _is_decode_failure(exc):
+        detail = _malformed_body(detail)
     body: dict[str, Any] = {"detail": detail}
     if isinstance(exc.extra, dict):
         body.update(exc.extra)

@@ -10,7 +10,7 @@ import msgspec
 
 from taxonomy.model import Bucket, Subcategory
 from workers.contract import TERMINAL_STATUSES, RunRecord, RunResult, Summary
-from workers.submission import now_iso
+from workers.submission import now_iso, parse_iso
 
 
 def subcategory(sub: Subcategory) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def _items_done(record: RunRecord, done_chunks: int) -> int:
 
 
 def _seconds_since(iso: str) -> float:
-    started = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    started = parse_iso(iso)
     return max(0.0, (datetime.now(UTC) - started).total_seconds())
 
 

@@ -10,7 +10,7 @@ from taxonomy.registry import Detector
 from workers.contract import ChunkResult, RunOptions
 from workers.engine import analyze_items, build_plan
 from workers.settings import Settings
-from workers.summary import merge_parts, summarize, summarize_part
+from workers.summary import merge_parts, summarize_part, to_summary
 
 CATALOGUE = load_catalogue()
 
@@ -79,12 +79,16 @@ def test_summary_thresholds_are_settings() -> None:
         "degenerate_output": fixed("degenerate_output", Finding(decision="fail", severity=3.0, confidence=0.65))
     }
     plan = build_plan(CATALOGUE, detectors, options())
-    tags = analyze_items([Item(index=0, output="x"), Item(index=1, output="y")], plan, run_id="r").tags
-    default = summarize(tags, 2, Settings(), CATALOGUE)
+    chunk = analyze_items([Item(index=0, output="x"), Item(index=1, output="y")], plan, run_id="r")
+
+    def summarize(settings: Settings):
+        return to_summary(summarize_part(chunk, settings, CATALOGUE), 2)
+
+    default = summarize(Settings())
     assert default.should_gate_ci is True and default.should_alert is False and default.items_with_failures == 2
-    strict = summarize(tags, 2, Settings(gate_severity=3.5), CATALOGUE)
+    strict = summarize(Settings(gate_severity=3.5))
     assert strict.should_gate_ci is False
-    assert summarize(tags, 2, Settings(review_confidence=0.7), CATALOGUE).needs_human_review is True
+    assert summarize(Settings(review_confidence=0.7)).needs_human_review is True
     assert default.primary_failure == "degenerate_output" and default.buckets_affected == ["conversation_quality"]
 
 

@@ -91,7 +91,7 @@ async def test_a_cancel_that_lands_first_wins_over_finalisation(store: RunStore)
     )
     assert await store.finalize(final, result) is False
     assert (await store.get_record("t", rec.run_id)).status == "cancelled"
-    assert await store.get_header("t", rec.run_id) is None
+    assert await store.result_json("t", rec.run_id, 1) is None
 
 
 async def test_finalize_keeps_chunks_and_serves_the_spliced_result(store: RunStore) -> None:

@@ -9,7 +9,6 @@ re-delivered last chunk finalises again only if nobody did). A job that keeps fa
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any, TypedDict
 
 import msgspec
@@ -24,7 +23,7 @@ from workers.contract import TERMINAL_STATUSES, RunRecord
 from workers.engine import analyze_items, build_plan
 from workers.settings import Settings
 from workers.store import RunStore
-from workers.submission import now_iso
+from workers.submission import now_iso, parse_iso
 from workers.summary import result_header, summarize_part
 
 log = structlog.get_logger("misstep.jobs")
@@ -150,6 +149,5 @@ async def _finalize(ctx: JobContext, record: RunRecord, job_started: str) -> str
 
 
 def _ms_between(start_iso: str, end_iso: str) -> int:
-    start = datetime.fromisoformat(start_iso.replace("Z", "+00:00"))
-    end = datetime.fromisoformat(end_iso.replace("Z", "+00:00"))
+    start, end = parse_iso(start_iso), parse_iso(end_iso)
     return max(0, int((end - start).total_seconds() * 1000))

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import msgspec
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from taxonomy.model import Item
@@ -36,7 +37,6 @@ _decode_record = msgspec.msgpack.Decoder(RunRecord).decode
 _decode_items = msgspec.msgpack.Decoder(list[Item]).decode
 _encode_json = msgspec.json.Encoder().encode
 _decode_part = msgspec.msgpack.Decoder(SummaryPart).decode
-_decode_header = msgspec.json.Decoder(RunResult).decode
 _decode_tags = msgspec.json.Decoder(list[Tag]).decode
 _decode_inputs = msgspec.json.Decoder(list[InputRecord]).decode
 
@@ -128,6 +128,21 @@ class RunStore:
 
         `change` returns the new record, or None to leave it as it is. Returns the record now stored.
         """
+        stored, _ = await self._transition(tenant, run_id, change)
+        return stored
+
+    async def _transition(
+        self,
+        tenant: str,
+        run_id: str,
+        change: Callable[[RunRecord], RunRecord | None],
+        also: Callable[[Pipeline], None] | None = None,
+    ) -> tuple[RunRecord | None, bool]:
+        """The one read-modify-write of a run record; returns (record now stored, whether it changed).
+
+        A change that ends a run (to completed / failed / cancelled) releases its active-run slot in the
+        same transaction; `also` adds further writes to that transaction.
+        """
         key = _run_key(tenant, run_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
@@ -135,18 +150,20 @@ class RunStore:
                     await pipe.watch(key)
                     raw = await pipe.get(key)
                     if raw is None:
-                        return None
+                        return None, False
                     current = _decode_record(raw)
                     updated = change(current)
                     if updated is None:
                         await pipe.unwatch()
-                        return current
+                        return current, False
                     pipe.multi()
                     pipe.set(key, _encode(updated), keepttl=True)
                     if current.status not in TERMINAL_STATUSES and updated.status in TERMINAL_STATUSES:
                         pipe.decr(_active_key(tenant))
+                    if also is not None:
+                        also(pipe)
                     await pipe.execute()
-                    return updated
+                    return updated, True
                 except WatchError:
                     continue
 
@@ -189,9 +206,7 @@ class RunStore:
         return {k.decode(): int(v) for k, v in raw.items()}
 
     async def load_parts(self, tenant: str, run_id: str, n_chunks: int) -> list[SummaryPart]:
-        key = _run_key(tenant, run_id)
-        raws = await self.redis.mget([f"{key}:part:{n}" for n in range(n_chunks)]) if n_chunks else []
-        return [_decode_part(raw) for raw in raws if raw is not None]
+        return [_decode_part(raw) for raw in await self._arrays(tenant, run_id, "part", n_chunks)]
 
     async def finalize(self, record: RunRecord, header: RunResult) -> bool:
         """Write the result header and the terminal record together, and drop the submitted items.
@@ -200,31 +215,22 @@ class RunStore:
         returns whether this call finalised the run.
         """
         key = _run_key(record.tenant, record.run_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None or _decode_record(raw).status in TERMINAL_STATUSES:
-                        await pipe.unwatch()
-                        return False
-                    pipe.multi()
-                    pipe.set(f"{key}:result", _encode_json(header), ex=self.ttl_s)
-                    pipe.set(key, _encode(record), keepttl=True)
-                    pipe.decr(_active_key(record.tenant))
-                    if record.n_chunks:
-                        pipe.delete(*(f"{key}:items:{i}" for i in range(record.n_chunks)))
-                    await pipe.execute()
-                    return True
-                except WatchError:
-                    continue
 
-    async def get_header(self, tenant: str, run_id: str) -> RunResult | None:
-        """The final result without tags and inputs."""
-        raw = await self.redis.get(f"{_run_key(tenant, run_id)}:result")
-        return _decode_header(raw) if raw is not None else None
+        def write_result(pipe: Pipeline) -> None:
+            pipe.set(f"{key}:result", _encode_json(header), ex=self.ttl_s)
+            if record.n_chunks:
+                pipe.delete(*(f"{key}:items:{i}" for i in range(record.n_chunks)))
+
+        _, changed = await self._transition(
+            record.tenant,
+            record.run_id,
+            lambda current: None if current.status in TERMINAL_STATUSES else record,
+            also=write_result,
+        )
+        return changed
 
     async def _arrays(self, tenant: str, run_id: str, what: str, n_chunks: int) -> list[bytes]:
+        """The stored per-chunk values `what` ("tags", "inputs", "part") of chunks 0..n-1 that exist."""
         key = _run_key(tenant, run_id)
         raws = await self.redis.mget([f"{key}:{what}:{n}" for n in range(n_chunks)]) if n_chunks else []
         return [raw for raw in raws if raw is not None]

@@ -37,6 +37,11 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_iso(value: str) -> datetime:
+    """The datetime of a timestamp written by now_iso (or any ISO 8601 form with Z or an offset)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex
 

@@ -213,9 +213,3 @@ def result_header(
         tier=options.tier,
         error=record.error,
     )
-
-
-def summarize(tags: list[Tag], total_items: int, settings: Settings, catalogue: Catalogue) -> Summary:
-    """The summary of a set of tags (convenience for a single chunk)."""
-    chunk = ChunkResult(chunk_index=0, inputs=[], tags=tags, detectors_run=[])
-    return to_summary(summarize_part(chunk, settings, catalogue, items=total_items), total_items)
