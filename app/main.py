@@ -17,6 +17,8 @@ from app.request_id import request_id_middleware
 from app.services import Services
 from app.valiqor import FailureAnalysisController
 from taxonomy.catalogue import load_catalogue
+from taxonomy.registry import discover
+from workers.direct_lane import DirectLane
 from workers.logs import configure_logging
 from workers.queue import queue_client
 from workers.settings import Settings
@@ -42,18 +44,16 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = redis or queue_client(settings)
-        holder["services"] = Services(
-            settings=settings,
-            store=RunStore(pool, ttl_s=settings.result_ttl_s),
-            queue=pool,
-            catalogue=catalogue,
-        )
+        store = RunStore(pool, ttl_s=settings.result_ttl_s)
+        lane = DirectLane(settings, store, catalogue, discover(settings.plugin_modules))
+        holder["services"] = Services(settings=settings, store=store, queue=pool, catalogue=catalogue, lane=lane)
         if settings.dev_mode:
             log.warning("auth.dev_mode", detail="no API_KEY set: requests run keyless as the default tenant")
         log.info("app.started", redis=settings.redis_url.rsplit("@", 1)[-1], env=settings.env)
         try:
             yield
         finally:
+            await lane.aclose()
             if redis is None:
                 await pool.aclose()
 

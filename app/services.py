@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 
 from taxonomy.catalogue import Catalogue
+from workers.direct_lane import DirectLane
 from workers.settings import Settings
 from workers.store import RunStore
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """Settings, the run store, the job queue (one Redis pool serves both) and the catalogue."""
+    """Settings, the run store, the job queue (one Redis pool serves both), the catalogue, the direct lane."""
 
     settings: Settings
     store: RunStore
     queue: ArqRedis
     catalogue: Catalogue
+    lane: DirectLane  # runs that bring their own LLM key (workers/direct_lane.py)

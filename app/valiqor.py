@@ -17,6 +17,7 @@ from app import views
 from app.auth import resolve_tenant
 from app.services import Services
 from workers.contract import AnalyzeRequest, RunRecord
+from workers.direct_lane import reap_if_orphaned
 from workers.submission import submit_run
 
 PREFIX = "/v2/failure-analysis"
@@ -26,7 +27,7 @@ async def _record(svc: Services, tenant: str, run_id: str) -> RunRecord:
     record = await svc.store.get_record(tenant, run_id)
     if record is None:
         raise NotFoundException(f"run {run_id!r} not found")
-    return record
+    return await reap_if_orphaned(svc.store, record)
 
 
 class FailureAnalysisController(Controller):
@@ -44,6 +45,7 @@ class FailureAnalysisController(Controller):
             catalogue=svc.catalogue,
             settings=svc.settings,
             request_id=request.scope.get("state", {}).get("request_id"),
+            start_direct=svc.lane.start,
         )
         return {
             "job_id": record.run_id,

@@ -27,3 +27,21 @@ def test_dev_mode_only_without_a_key() -> None:
     assert Settings(env="dev").dev_mode is True
     assert Settings(env="dev", api_key="vq_x").dev_mode is False
     assert Settings(env="prod").dev_mode is False
+
+
+def test_repr_masks_the_llm_key() -> None:
+    assert "sk-live-123" not in repr(Settings(llm_provider="openai", llm_api_key="sk-live-123"))
+
+
+def test_default_tier_is_fast_llm_only_with_a_provider() -> None:
+    assert Settings().resolved_default_tier == "rule_based"
+    assert Settings(llm_provider="anthropic").resolved_default_tier == "fast_llm"
+    assert Settings(llm_provider="anthropic", default_tier="deep").resolved_default_tier == "deep"
+    assert Settings(llm_provider="anthropic").resolved_llm_model == "claude-haiku-4-5"
+    assert Settings(llm_provider="openai", llm_model="llama3.1:8b").resolved_llm_model == "llama3.1:8b"
+
+
+def test_judge_retries_must_fit_inside_the_job_timeout() -> None:
+    with pytest.raises(SettingsError, match="job_timeout_s"):
+        Settings.from_env({"LLM_PROVIDER": "openai", "LLM_TIMEOUT_S": "60", "LLM_MAX_RETRIES": "5"})
+    assert Settings.from_env({"LLM_PROVIDER": "openai", "LLM_TIMEOUT_S": "60", "JOB_TIMEOUT_S": "900"})

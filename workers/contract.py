@@ -66,6 +66,8 @@ class RunOptions(msgspec.Struct, frozen=True, kw_only=True):
     selected: tuple[str, ...] | None = None  # subcategory ids; None = all applicable
     mandatory_eval_metrics: tuple[str, ...] = ()
     mandatory_security_categories: tuple[str, ...] = ()
+    llm_provider: str | None = None  # LLM tiers: the judge's provider and model, for cost and the result
+    llm_model: str | None = None
 
 
 class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,6 +91,7 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
     duration_ms: int = 0
     summary: Summary | None = None  # set when the run completes, for cheap listing
+    lane: Literal["queue", "direct"] = "queue"  # direct: brought its own LLM key, runs in the receiving API process
 
 
 class ScoringBreakdown(msgspec.Struct, frozen=True, kw_only=True):
@@ -167,6 +170,10 @@ class ChunkResult(msgspec.Struct, frozen=True, kw_only=True):
     metric_counts: dict[str, int] = {}
     worker_id: str = ""
     tokens_used: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    judge_calls: int = 0
+    cache_hits: int = 0  # items whose judgment came from the judge cache (zero calls)
 
 
 class Summary(msgspec.Struct, frozen=True, kw_only=True):
@@ -210,3 +217,12 @@ class RunResult(msgspec.Struct, kw_only=True):
     project_name: str | None = None
     tier: str = "rule_based"
     error: str | None = None
+    # extensions: what the LLM tiers cost
+    judge_calls: int = 0
+    judge_cache_hits: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None  # None when the model has no known price
+    credits_used: float = 0.0
+    llm_provider: str | None = None
+    llm_model: str | None = None

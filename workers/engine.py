@@ -1,7 +1,8 @@
-"""The analysis engine: decides which detectors apply to a run and runs them over items.
+"""The analysis engine: decides which detectors and judges apply to a run and runs detectors over items.
 
 Pure and synchronous: the arq chunk job, the `misstep analyze` CLI and `misstep eval` all call
-`analyze_items`. A detector that raises never fails the run; its tag becomes `unsure` with the reason.
+`analyze_items` for the rule_based tier; the LLM tiers add judge calls around the same deterministic
+step (workers/judged_engine.py). A detector that raises never fails the run; its tag becomes `unsure`.
 """
 
 from __future__ import annotations
@@ -22,38 +23,67 @@ log = structlog.get_logger("misstep.engine")
 PREVIEW_CHARS = 200
 
 
+JUDGED_DETECTION = frozenset({"llm_judge", "hybrid"})
+
+
 class Plan(msgspec.Struct, frozen=True, kw_only=True):
-    """Which subcategories a run checks deterministically and which it skips, with the reason."""
+    """Which subcategories a run checks deterministically, which an LLM judge covers, and what it skips."""
 
     feature_kind: str
+    tier: str = "rule_based"
     checks: tuple[tuple[Subcategory, Detector], ...]
+    judged: tuple[Subcategory, ...] = ()  # LLM tiers: the llm_judge and hybrid subcategories
     skipped: dict[str, str]
 
 
 def build_plan(catalogue: Catalogue, detectors: dict[str, Detector], options: RunOptions) -> Plan:
     """Select the subcategories to run for `options`; everything not run is explained in `skipped`."""
     checks: list[tuple[Subcategory, Detector]] = []
+    judged: list[Subcategory] = []
     skipped: dict[str, str] = {}
     selected = set(options.selected) if options.selected is not None else None
+    with_judge = options.tier != "rule_based"
     for sub in catalogue.subcategories.values():
         if selected is not None and sub.id not in selected:
             continue
+        if with_judge and sub.detection in JUDGED_DETECTION:
+            judged.append(sub)
         found = detectors.get(sub.id)
-        if found is None:
+        if found is not None:
+            checks.append((sub, found))
+        elif not (with_judge and sub.detection in JUDGED_DETECTION):
             skipped[sub.id] = (
                 f"{sub.detection}: needs an LLM judge; tier {options.tier} runs deterministic detectors only"
-                if options.tier == "rule_based"
-                else f"{sub.detection}: no LLM judge is configured for tier {options.tier}"
             )
-            continue
-        checks.append((sub, found))
-    return Plan(feature_kind=options.feature_kind, checks=tuple(checks), skipped=skipped)
+    return Plan(
+        feature_kind=options.feature_kind,
+        tier=options.tier,
+        checks=tuple(checks),
+        judged=tuple(judged),
+        skipped=skipped,
+    )
 
 
 def _applies(sub: Subcategory, found: Detector, item: Item, feature_kind: str) -> bool:
     if not set(sub.applies_to) & item.kinds(feature_kind):
         return False
     return all(item.has(name) for name in found.needs)
+
+
+def judge_applies(sub: Subcategory, item: Item, feature_kind: str) -> bool:
+    """Whether a judge should rule on `sub` for `item`: the app kind matches and the inputs it needs are there."""
+    if not set(sub.applies_to) & item.kinds(feature_kind):
+        return False
+    return item.has("output") and all(item.has(name) for name in sub.required_inputs)
+
+
+def deterministic_findings(item: Item, plan: Plan, budget_ms: float) -> dict[str, Finding]:
+    """Every applicable deterministic detector's finding on `item`, by subcategory id."""
+    return {
+        sub.id: _run_detector(found, item, budget_ms)
+        for sub, found in plan.checks
+        if _applies(sub, found, item, plan.feature_kind)
+    }
 
 
 def _run_detector(found: Detector, item: Item, budget_ms: float) -> Finding:
@@ -74,7 +104,8 @@ def _run_detector(found: Detector, item: Item, budget_ms: float) -> Finding:
     return finding
 
 
-def _input_record(item: Item, tags: list[Tag]) -> InputRecord:
+def input_record(item: Item, tags: list[Tag]) -> InputRecord:
+    """The item echoed back with its per-item decision counts."""
     fails = [t for t in tags if t.decision == "fail"]
     return InputRecord(
         item_index=item.index,
@@ -118,7 +149,7 @@ def analyze_items(
             for name, value in finding.metrics.items():
                 metric_sums[name] = metric_sums.get(name, 0.0) + float(value)
                 metric_counts[name] = metric_counts.get(name, 0) + 1
-        inputs.append(_input_record(item, item_tags))
+        inputs.append(input_record(item, item_tags))
         all_tags.extend(item_tags)
     return ChunkResult(
         chunk_index=chunk_index,

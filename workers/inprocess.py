@@ -45,6 +45,7 @@ def analyze_dataset(
         feature_kind=feature_kind,
         buckets=buckets,
         subcategories=subcategories,  # type: ignore[arg-type]
+        tier="rule_based",  # the CLI and eval run the deterministic tier only
     )
     items = validate_dataset(request, settings)
     options = resolve_options(request, items, catalogue, settings)

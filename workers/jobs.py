@@ -19,8 +19,12 @@ from arq.connections import ArqRedis
 from taxonomy.catalogue import Catalogue
 from taxonomy.model import Item
 from taxonomy.registry import Detector
-from workers.contract import TERMINAL_STATUSES, RunRecord
+from workers.contract import TERMINAL_STATUSES, ChunkResult, RunRecord
 from workers.engine import analyze_items, build_plan
+from workers.judged_engine import analyze_items_judged
+from workers.llm.judge import Judge
+from workers.llm.provider import Provider, ProviderUnusable
+from workers.llm.redis_cache import RedisJudgeCache
 from workers.settings import Settings
 from workers.store import RunStore
 from workers.submission import now_iso, parse_iso
@@ -40,6 +44,8 @@ class JobContext(TypedDict):
     worker_id: str
     job_id: str
     job_try: int
+    provider: Provider | None  # the worker's configured LLM judge (None: rule_based only)
+    prices: dict[str, tuple[float, float]]
 
 
 def _mark_processing(record: RunRecord) -> RunRecord | None:
@@ -52,7 +58,7 @@ def _replace(record: RunRecord, **changes: Any) -> RunRecord:
     return msgspec.structs.replace(record, **changes)
 
 
-async def _fail_run(ctx: JobContext, tenant: str, run_id: str, reason: str) -> None:
+async def fail_run(ctx: JobContext, tenant: str, run_id: str, reason: str) -> None:
     def change(record: RunRecord) -> RunRecord | None:
         if record.status in TERMINAL_STATUSES:
             return None
@@ -65,54 +71,81 @@ async def _fail_run(ctx: JobContext, tenant: str, run_id: str, reason: str) -> N
 async def _retry_or_fail(ctx: JobContext, tenant: str, run_id: str, exc: Exception) -> None:
     reason = f"{type(exc).__name__}: {exc}"
     if ctx["job_try"] >= ctx["settings"].job_max_tries:
-        await _fail_run(ctx, tenant, run_id, f"analysis failed after {ctx['job_try']} tries: {reason}")
+        await fail_run(ctx, tenant, run_id, f"analysis failed after {ctx['job_try']} tries: {reason}")
         return
     log.warning("job.retrying", run_id=run_id, job_try=ctx["job_try"], error=reason)
     raise Retry(defer=min(30.0, 0.5 * 2 ** ctx["job_try"])) from exc
 
 
 async def analyze_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -> str:
-    """Analyse chunk `chunk` of a run; the job that stores the last chunk finalises the run."""
+    """arq job: analyse chunk `chunk` of a run, retrying transient errors; an unusable LLM provider fails the run."""
     structlog.contextvars.bind_contextvars(run_id=run_id, chunk=chunk)
-    store = ctx["store"]
     try:
-        record, already_done, items = await store.open_chunk(tenant, run_id, chunk)
-        if record is None or record.status in TERMINAL_STATUSES:
-            return "skipped"
-        if record.request_id:
-            structlog.contextvars.bind_contextvars(request_id=record.request_id)
-        job_started = now_iso()
-        if record.status == "queued" and record.n_chunks > 1:  # a one-chunk run goes straight to completed
-            record = await store.update_record(tenant, run_id, _mark_processing) or record
-        if already_done:
-            done = await store.done_chunks(tenant, run_id)
-        elif items is None:
-            await _fail_run(ctx, tenant, run_id, f"items of chunk {chunk} are missing (expired?)")
-            return "failed"
-        else:
-            done = await _analyze(ctx, record, chunk, items)
-        if done >= record.n_chunks:
-            return await _finalize(ctx, record, job_started)
-        return "analyzed"
+        return await run_chunk(ctx, tenant, run_id, chunk)
     except Retry:
         raise
+    except ProviderUnusable as exc:
+        await fail_run(ctx, tenant, run_id, f"LLM provider unusable: {exc.reason}")
+        return "failed"
     except Exception as exc:
         await _retry_or_fail(ctx, tenant, run_id, exc)
         return "failed"
 
 
-async def _analyze(ctx: JobContext, record: RunRecord, chunk: int, items: list[Item]) -> int:
-    """Run the engine on a chunk and store its result; returns how many chunks of the run are done."""
+async def run_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -> str:
+    """Analyse one chunk and store it; whoever stores the last chunk finalises the run. Raises on errors."""
+    store = ctx["store"]
+    record, already_done, items = await store.open_chunk(tenant, run_id, chunk)
+    if record is None or record.status in TERMINAL_STATUSES:
+        return "skipped"
+    if record.request_id:
+        structlog.contextvars.bind_contextvars(request_id=record.request_id)
+    job_started = now_iso()
+    if record.status == "queued" and record.n_chunks > 1:  # a one-chunk run goes straight to completed
+        record = await store.update_record(tenant, run_id, _mark_processing) or record
+    if already_done:
+        done = await store.done_chunks(tenant, run_id)
+    elif items is None:
+        await fail_run(ctx, tenant, run_id, f"items of chunk {chunk} are missing (expired?)")
+        return "failed"
+    else:
+        done = await _analyze(ctx, record, chunk, items)
+    if done >= record.n_chunks:
+        return await _finalize(ctx, record, job_started)
+    return "analyzed"
+
+
+async def _run_engine(ctx: JobContext, record: RunRecord, chunk: int, items: list[Item]) -> ChunkResult:
     plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
-    started = time.perf_counter()
-    result = analyze_items(
+    settings = ctx["settings"]
+    if record.options.tier == "rule_based":
+        return analyze_items(
+            items,
+            plan,
+            run_id=record.run_id,
+            chunk_index=chunk,
+            budget_ms=settings.detector_budget_ms,
+            worker_id=ctx["worker_id"],
+        )
+    provider = ctx.get("provider")
+    if provider is None:
+        raise ProviderUnusable(f"tier {record.options.tier} needs an LLM provider and this worker has none configured")
+    cache = RedisJudgeCache(ctx["store"].redis, record.tenant, settings.judge_cache_ttl_s)
+    return await analyze_items_judged(
         items,
         plan,
+        Judge(provider, settings, cache),
+        settings=settings,
         run_id=record.run_id,
         chunk_index=chunk,
-        budget_ms=ctx["settings"].detector_budget_ms,
         worker_id=ctx["worker_id"],
     )
+
+
+async def _analyze(ctx: JobContext, record: RunRecord, chunk: int, items: list[Item]) -> int:
+    """Run the engine on a chunk and store its result; returns how many chunks of the run are done."""
+    started = time.perf_counter()
+    result = await _run_engine(ctx, record, chunk, items)
     part = summarize_part(result, ctx["settings"], ctx["catalogue"])
     done = await ctx["store"].save_chunk(record.tenant, record.run_id, result, part)
     log.info(
@@ -121,6 +154,8 @@ async def _analyze(ctx: JobContext, record: RunRecord, chunk: int, items: list[I
         ms=round((time.perf_counter() - started) * 1000, 1),
         done=done,
         of=record.n_chunks,
+        judge_calls=result.judge_calls,
+        tokens=result.tokens_used,
     )
     return done
 
@@ -140,7 +175,7 @@ async def _finalize(ctx: JobContext, record: RunRecord, job_started: str) -> str
     duration_ms = _ms_between(started, finished_at)
     final = _replace(record, status="completed", started_at=started, finished_at=finished_at, duration_ms=duration_ms)
     plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
-    header = result_header(final, parts, catalogue=ctx["catalogue"], skipped=plan.skipped)
+    header = result_header(final, parts, catalogue=ctx["catalogue"], skipped=plan.skipped, prices=ctx["prices"])
     final = _replace(final, summary=header.summary)
     if not await store.finalize(final, header):  # cancelled (or finalised) meanwhile
         return "skipped"

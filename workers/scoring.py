@@ -1,8 +1,9 @@
-"""Scoring: turns a detector's Finding into a Tag with severity, confidence and a scoring breakdown.
+"""Scoring of deterministic findings: a detector's Finding becomes a Tag with severity, confidence and breakdown.
 
-Rule-based tier: the deterministic signal carries all the weight (deterministic_weight 1.0, judge_weight
-0.0). Severity is the detector's graded severity for fails, capped to 0-5; unsure tags keep the
+Rule-based tier (`make_tag`): the deterministic signal carries all the weight (deterministic_weight 1.0,
+judge_weight 0.0). Severity is the detector's graded severity for fails, capped to 0-5; unsure tags keep the
 detector's provisional severity; passes are 0. Safety findings record their risk as security_override.
+The LLM tiers combine these findings with judge verdicts in workers/judged_scoring.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from workers.contract import EvidenceItem, ScoringBreakdown, Tag
 
 RISK_SCORE = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 SECURITY_BUCKET = "safety_security"
+SECURITY_KEEP_CONFIDENCE = 0.8  # a deterministic security fail this sure is never overturned by the judge
+CLAIMS_CONFIDENCE = {"contradicted": 0.9, "unverifiable": 0.75, "supported": 0.85}
+MAX_QUOTE_CHARS = 500
 
 
 def tag_id(run_id: str, item_index: int, subcategory_id: str) -> str:
@@ -22,7 +26,7 @@ def tag_id(run_id: str, item_index: int, subcategory_id: str) -> str:
     return f"tag_{digest}"
 
 
-def _severity(sub: Subcategory, finding: Finding) -> float:
+def finding_severity(sub: Subcategory, finding: Finding) -> float:
     if finding.decision == "pass":
         return 0.0
     severity = finding.severity
@@ -31,9 +35,24 @@ def _severity(sub: Subcategory, finding: Finding) -> float:
     return round(min(5.0, max(0.0, severity)), 2)
 
 
+def detector_evidence(finding: Finding, item_index: int) -> list[EvidenceItem]:
+    return [
+        EvidenceItem(
+            item_id=str(item_index),
+            evidence_type=ev.evidence_type,
+            description=ev.description,
+            source=ev.source,
+            content_snippet=ev.content_snippet,
+            confidence=ev.confidence,
+            metadata=ev.metadata,
+        )
+        for ev in finding.evidence
+    ]
+
+
 def make_tag(sub: Subcategory, finding: Finding, *, run_id: str, item_index: int) -> Tag:
     """Score one finding of the deterministic detector of `sub` on item `item_index`."""
-    severity = _severity(sub, finding)
+    severity = finding_severity(sub, finding)
     confidence = round(min(1.0, max(0.0, finding.confidence)), 3)
     is_security = sub.bucket_id == SECURITY_BUCKET
     breakdown = ScoringBreakdown(
@@ -46,18 +65,7 @@ def make_tag(sub: Subcategory, finding: Finding, *, run_id: str, item_index: int
         security_weight=1.0 if is_security else 0.0,
         security_override=sub.default_risk if is_security and finding.decision == "fail" else None,
     )
-    evidence = [
-        EvidenceItem(
-            item_id=str(item_index),
-            evidence_type=ev.evidence_type,
-            description=ev.description,
-            source=ev.source,
-            content_snippet=ev.content_snippet,
-            confidence=ev.confidence,
-            metadata=ev.metadata,
-        )
-        for ev in finding.evidence
-    ]
+    evidence = detector_evidence(finding, item_index)
     return Tag(
         tag_id=tag_id(run_id, item_index, sub.id),
         bucket_id=sub.bucket_id,

@@ -14,7 +14,8 @@ import msgspec
 from msgspec import Meta
 
 Tier = Literal["rule_based", "fast_llm", "full_llm", "deep"]
-_SECRET_FIELDS = frozenset({"api_key", "redis_url"})
+_SECRET_FIELDS = frozenset({"api_key", "redis_url", "llm_api_key"})
+DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
 
 
 class SettingsError(ValueError):
@@ -36,7 +37,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     default_tenant: str = "default"
 
     # Analysis
-    default_tier: Tier = "rule_based"
+    default_tier: Tier | None = None  # None: fast_llm when an LLM provider is configured, else rule_based
     chunk_size: Annotated[int, Meta(ge=1, le=10_000)] = 100  # items per chunk job
     max_items_per_run: Annotated[int, Meta(ge=1)] = 10_000
     max_body_bytes: Annotated[int, Meta(ge=1024)] = 64 * 1024 * 1024
@@ -46,6 +47,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     detector_budget_ms: Annotated[float, Meta(gt=0)] = 2_000.0  # a slower detector is logged as slow
     detector_plugins: str = ""  # comma-separated modules with extra @detector functions
     max_active_runs_per_tenant: Annotated[int, Meta(ge=1)] = 10_000  # queued + processing; more is 429
+
+    # LLM judges (tiers fast_llm, full_llm, deep). See README "LLM tiers".
+    llm_provider: Literal["none", "openai", "anthropic"] = "none"
+    llm_model: str = ""  # empty = the provider's default in DEFAULT_MODELS
+    llm_api_key: str | None = None
+    llm_base_url: str | None = None  # any OpenAI-compatible server (vLLM, Ollama, llama.cpp, LiteLLM)
+    llm_timeout_s: Annotated[float, Meta(gt=0)] = 30.0  # per call attempt
+    llm_max_retries: Annotated[int, Meta(ge=0, le=10)] = 3  # on 429 (honouring Retry-After), 5xx, timeouts
+    llm_max_concurrency: Annotated[int, Meta(ge=1)] = 8  # judge calls in flight per worker process
+    llm_max_output_tokens: Annotated[int, Meta(ge=64)] = 2048
+    llm_structured_output: Literal["auto", "json_schema", "json_mode"] = "auto"  # auto: schema, else JSON mode
+    llm_prices: str = ""  # extra prices "model=input:output,..." in USD per million tokens
+    llm_request_key_model: str = "gpt-4o-mini"  # model for a request's own openai_api_key on a non-OpenAI setup
+    llm_max_prompt_chars: Annotated[int, Meta(ge=1000)] = 24_000  # item text sent to a judge, truncated per field
+    judge_cache_ttl_s: Annotated[int, Meta(gt=0)] = 30 * 24 * 3600
+    # Hybrid scoring (README "Scoring"): how deterministic and judge signals combine per subcategory.
+    hybrid_deterministic_weight: Annotated[float, Meta(ge=0, le=1)] = 0.4
+    hybrid_judge_weight: Annotated[float, Meta(ge=0, le=1)] = 0.6
+    metric_agreement_bonus: Annotated[float, Meta(ge=0, le=0.5)] = 0.1
+    disagreement_penalty: Annotated[float, Meta(ge=0, le=0.5)] = 0.15
 
     # Summary thresholds (documented in README "Scoring")
     alert_severity: Annotated[float, Meta(ge=0, le=5)] = 4.0
@@ -65,6 +86,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool | None = None  # None = JSON unless stdout is a terminal
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    def __post_init__(self) -> None:
+        if self.llm_configured and self.llm_worst_case_s > self.job_timeout_s * 0.8:
+            raise ValueError(
+                f"llm_timeout_s x (llm_max_retries + 1) plus backoff ({self.llm_worst_case_s:.0f} s) must fit "
+                f"in 80% of job_timeout_s ({self.job_timeout_s} s): lower LLM_TIMEOUT_S or LLM_MAX_RETRIES"
+            )
+
+    @property
+    def llm_worst_case_s(self) -> float:
+        """The longest one judge call can take with every retry (the SDKs back off at most 8 s per retry)."""
+        return self.llm_timeout_s * (self.llm_max_retries + 1) + 8.0 * self.llm_max_retries
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """Build Settings from environment variables named after the fields in upper case.
@@ -81,6 +114,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def plugin_modules(self) -> tuple[str, ...]:
         return tuple(m.strip() for m in self.detector_plugins.split(",") if m.strip())
+
+    @property
+    def llm_configured(self) -> bool:
+        return self.llm_provider != "none"
+
+    @property
+    def resolved_llm_model(self) -> str:
+        return self.llm_model or DEFAULT_MODELS.get(self.llm_provider, "")
+
+    @property
+    def resolved_default_tier(self) -> Tier:
+        if self.default_tier is not None:
+            return self.default_tier
+        return "fast_llm" if self.llm_configured else "rule_based"
 
     @property
     def dev_mode(self) -> bool:

@@ -11,6 +11,8 @@ Layout (every key is tenant-scoped and expires after RESULT_TTL_S):
     ms:{tenant}:run:{id}:result         the result header (JSON RunResult without tags and inputs), once final
     ms:{tenant}:runs                    sorted set of run ids by creation time (the list index)
     ms:{tenant}:projects                sorted set of project names by last use
+    ms:{tenant}:judge:{digest}          cached judge outcome of one item (LLM tiers; JUDGE_CACHE_TTL_S)
+    ms:{tenant}:run:{id}:lane           heartbeat of the API process running a direct-lane run (own LLM key)
     ms:{tenant}:active                  count of queued + processing runs (backpressure), changed in
                                         the same transaction as the status that starts or ends a run
 Writes that must not be seen half-done (run creation, finalisation) are single MULTI transactions.
@@ -51,6 +53,15 @@ def _index_key(tenant: str) -> str:
 
 def _projects_key(tenant: str) -> str:
     return f"{_PREFIX}:{tenant}:projects"
+
+
+def judge_cache_key(tenant: str, digest: str) -> str:
+    """Where the judge cache keeps one item's outcome (scoped by tenant like everything else)."""
+    return f"{_PREFIX}:{tenant}:judge:{digest}"
+
+
+def _lane_key(tenant: str, run_id: str) -> str:
+    return f"{_run_key(tenant, run_id)}:lane"
 
 
 def _active_key(tenant: str) -> str:
@@ -120,6 +131,13 @@ class RunStore:
     async def get_record(self, tenant: str, run_id: str) -> RunRecord | None:
         raw = await self.redis.get(_run_key(tenant, run_id))
         return _decode_record(raw) if raw is not None else None
+
+    async def beat(self, tenant: str, run_id: str, ttl_s: int) -> None:
+        """A direct-lane run's owner is alive (the key lapses `ttl_s` after its last beat)."""
+        await self.redis.set(_lane_key(tenant, run_id), b"1", ex=ttl_s)
+
+    async def lane_alive(self, tenant: str, run_id: str) -> bool:
+        return bool(await self.redis.exists(_lane_key(tenant, run_id)))
 
     async def update_record(
         self, tenant: str, run_id: str, change: Callable[[RunRecord], RunRecord | None]

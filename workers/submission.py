@@ -7,6 +7,7 @@ and its queued jobs are written in one Redis transaction, so no half-written run
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -62,11 +63,8 @@ def resolve_options(request: AnalyzeRequest, items: list[Item], catalogue: Catal
     for category in request.mandatory_security_categories:
         if category not in known_security:
             raise SubmissionError("mandatory_security_categories", f"unknown security category {category!r} (S1..S23)")
-    tier = request.tier or settings.default_tier
-    if tier != "rule_based":
-        raise SubmissionError(
-            "tier", f"tier {tier!r} is not available: no LLM provider is configured", kind="unavailable"
-        )
+    tier = request.tier or settings.resolved_default_tier
+    provider, model = _judge_model(tier, request, settings)
     feature_kind = request.feature_kind or detect_feature_kind(items)
     return RunOptions(
         feature_kind=feature_kind,
@@ -77,7 +75,32 @@ def resolve_options(request: AnalyzeRequest, items: list[Item], catalogue: Catal
         selected=tuple(sorted(selected)) if selected is not None else None,
         mandatory_eval_metrics=tuple(request.mandatory_eval_metrics),
         mandatory_security_categories=tuple(request.mandatory_security_categories),
+        llm_provider=provider,
+        llm_model=model,
     )
+
+
+def _judge_model(tier: str, request: AnalyzeRequest, settings: Settings) -> tuple[str | None, str | None]:
+    """The provider and model that will judge a run of `tier` (None, None for rule_based)."""
+    if tier == "rule_based":
+        return None, None
+    if request.openai_api_key:
+        if settings.llm_provider == "openai":
+            return "openai", settings.resolved_llm_model
+        return "openai", settings.llm_request_key_model
+    if not settings.llm_configured:
+        raise SubmissionError(
+            "tier",
+            f"tier {tier!r} is not available: no LLM provider is configured on this server "
+            "(set LLM_PROVIDER, or send openai_api_key with the request)",
+            kind="unavailable",
+        )
+    return settings.llm_provider, settings.resolved_llm_model
+
+
+def uses_own_key(request: AnalyzeRequest, options: RunOptions) -> bool:
+    """A run that judges with the request's own key runs in the direct lane (the key stays in memory)."""
+    return options.tier != "rule_based" and bool(request.openai_api_key)
 
 
 def validate_dataset(request: AnalyzeRequest, settings: Settings) -> list[Item]:
@@ -111,10 +134,20 @@ async def submit_run(
     settings: Settings,
     request_id: str | None = None,
     input_type: str = "json",
+    start_direct: Callable[[RunRecord, str], None] | None = None,
 ) -> RunRecord:
-    """Validate, store and enqueue a run; returns its queued record."""
+    """Validate, store and enqueue a run; returns its queued record.
+
+    A run judged with the request's own openai_api_key is not enqueued: `start_direct(record, key)` runs
+    it in this process, so the key never reaches Redis.
+    """
     items = validate_dataset(request, settings)
     options = resolve_options(request, items, catalogue, settings)
+    direct = uses_own_key(request, options)
+    if direct and start_direct is None:
+        raise SubmissionError(
+            "openai_api_key", "this server cannot run analyses with a request's own key", kind="unavailable"
+        )
     size = settings.chunk_size
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     record = RunRecord(
@@ -130,6 +163,7 @@ async def submit_run(
         project_name=request.project_name,
         trace_id=request.trace_id,
         request_id=request_id,
+        lane="direct" if direct else "queue",
     )
     try:
         await store.reserve_active(tenant, settings.max_active_runs_per_tenant)
@@ -137,10 +171,15 @@ async def submit_run(
         raise SubmissionError(
             "", f"too many runs in progress: {exc}; retry when some have finished", kind="busy"
         ) from None
+    jobs = [] if direct else chunk_jobs(tenant, record.run_id, len(chunks), settings)
     try:
-        await store.create_run(record, chunks, chunk_jobs(tenant, record.run_id, len(chunks), settings))
+        await store.create_run(record, chunks, jobs)
     except BaseException:
         await store.release_active(tenant)
         raise
-    log.info("run.submitted", run_id=record.run_id, items=len(items), chunks=len(chunks), tenant=tenant)
+    if direct and start_direct is not None and request.openai_api_key:
+        start_direct(record, request.openai_api_key)
+    log.info(
+        "run.submitted", run_id=record.run_id, items=len(items), chunks=len(chunks), tenant=tenant, lane=record.lane
+    )
     return record

@@ -17,6 +17,7 @@ import msgspec
 
 from taxonomy.catalogue import Catalogue
 from workers.contract import ChunkResult, RunRecord, RunResult, Summary, Tag
+from workers.pricing import run_cost, tier_credits
 from workers.settings import Settings
 
 
@@ -43,6 +44,13 @@ class SummaryPart(msgspec.Struct, frozen=True, kw_only=True):
     metric_sums: dict[str, float] = {}
     metric_counts: dict[str, int] = {}
     tokens_used: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    judge_calls: int = 0
+    cache_hits: int = 0
+
+
+_COUNTERS = ("tokens_used", "input_tokens", "output_tokens", "judge_calls", "cache_hits")
 
 
 def _security(tags: list[Tag], catalogue: Catalogue) -> dict[str, str]:
@@ -101,7 +109,7 @@ def summarize_part(
         detectors_run=chunk.detectors_run,
         metric_sums=chunk.metric_sums,
         metric_counts=chunk.metric_counts,
-        tokens_used=chunk.tokens_used,
+        **{name: getattr(chunk, name) for name in _COUNTERS},
     )
 
 
@@ -141,7 +149,7 @@ def merge_parts(parts: list[SummaryPart]) -> SummaryPart:
         detectors_run=sorted({d for p in parts for d in p.detectors_run}),
         metric_sums=dict(sums),
         metric_counts=dict(counts),
-        tokens_used=sum(p.tokens_used for p in parts),
+        **{name: sum(getattr(p, name) for p in parts) for name in _COUNTERS},
     )
 
 
@@ -174,7 +182,12 @@ def _ordered_flags(flags: dict[str, str], requested: tuple[str, ...]) -> dict[st
 
 
 def result_header(
-    record: RunRecord, parts: list[SummaryPart], *, catalogue: Catalogue, skipped: dict[str, str]
+    record: RunRecord,
+    parts: list[SummaryPart],
+    *,
+    catalogue: Catalogue,
+    skipped: dict[str, str],
+    prices: dict[str, tuple[float, float]] | None = None,
 ) -> RunResult:
     """The run result without its tags and inputs (those stay in the chunks, in item order)."""
     merged = merge_parts(parts)
@@ -212,4 +225,12 @@ def result_header(
         project_name=record.project_name,
         tier=options.tier,
         error=record.error,
+        judge_calls=merged.judge_calls,
+        judge_cache_hits=merged.cache_hits,
+        input_tokens=merged.input_tokens,
+        output_tokens=merged.output_tokens,
+        cost_usd=run_cost(options.llm_model, merged.input_tokens, merged.output_tokens, prices),
+        credits_used=tier_credits(options.tier, record.total_items),
+        llm_provider=options.llm_provider,
+        llm_model=options.llm_model,
     )

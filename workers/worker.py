@@ -18,6 +18,8 @@ from taxonomy.catalogue import load_catalogue
 from taxonomy.registry import discover
 from workers.contract import ANALYZE_CHUNK
 from workers.jobs import analyze_chunk
+from workers.llm.providers import make_provider
+from workers.pricing import parse_prices
 from workers.queue import redis_settings
 from workers.settings import Settings
 from workers.store import RunStore
@@ -31,12 +33,22 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["catalogue"] = load_catalogue()
     ctx["detectors"] = discover(settings.plugin_modules)
     ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
+    ctx["prices"] = parse_prices(settings.llm_prices)
+    ctx["provider"] = make_provider(settings) if settings.llm_configured else None
     log.info(
         "worker.started",
         worker_id=ctx["worker_id"],
         detectors=len(ctx["detectors"]),
         queue=settings.queue_name,
+        llm_provider=settings.llm_provider,
+        llm_model=settings.resolved_llm_model or None,
     )
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    provider = ctx.get("provider")
+    if provider is not None:
+        await provider.aclose()
 
 
 async def on_job_start(ctx: dict[str, Any]) -> None:
@@ -59,6 +71,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "redis_settings": redis_settings(settings),
         "ctx": {"settings": settings},
         "on_startup": startup,
+        "on_shutdown": shutdown,
         "on_job_start": on_job_start,
         "after_job_end": on_job_end,
         "job_serializer": msgspec.msgpack.encode,
