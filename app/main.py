@@ -12,9 +12,11 @@ from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from app import webhooks as webhook_routes
 from app.errors import EXCEPTION_HANDLERS
 from app.request_id import request_id_middleware
 from app.services import Services
+from app.thinkhive import traces as trace_routes
 from app.valiqor import FailureAnalysisController
 from taxonomy.catalogue import load_catalogue
 from taxonomy.registry import discover
@@ -23,6 +25,7 @@ from workers.logs import configure_logging
 from workers.queue import queue_client
 from workers.settings import Settings
 from workers.store import RunStore
+from workers.trace_store import TraceStore
 
 log = structlog.get_logger("misstep.app")
 
@@ -46,7 +49,14 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
         pool = redis or queue_client(settings)
         store = RunStore(pool, ttl_s=settings.result_ttl_s)
         lane = DirectLane(settings, store, catalogue, discover(settings.plugin_modules))
-        holder["services"] = Services(settings=settings, store=store, queue=pool, catalogue=catalogue, lane=lane)
+        holder["services"] = Services(
+            settings=settings,
+            store=store,
+            queue=pool,
+            catalogue=catalogue,
+            lane=lane,
+            traces=TraceStore(pool, ttl_s=settings.trace_ttl_s),
+        )
         if settings.dev_mode:
             log.warning("auth.dev_mode", detail="no API_KEY set: requests run keyless as the default tenant")
         log.info("app.started", redis=settings.redis_url.rsplit("@", 1)[-1], env=settings.env)
@@ -61,7 +71,7 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
         return holder["services"]
 
     return Litestar(
-        route_handlers=[FailureAnalysisController, healthz],
+        route_handlers=[FailureAnalysisController, healthz, *trace_routes.ROUTES, *webhook_routes.ROUTES],
         dependencies={"svc": Provide(provide_services, sync_to_thread=False)},
         lifespan=[lifespan],
         middleware=[request_id_middleware],

@@ -10,6 +10,7 @@ from taxonomy.catalogue import Catalogue
 from workers.direct_lane import DirectLane
 from workers.settings import Settings
 from workers.store import RunStore
+from workers.trace_store import TraceStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +22,4 @@ class Services:
     queue: ArqRedis
     catalogue: Catalogue
     lane: DirectLane  # runs that bring their own LLM key (workers/direct_lane.py)
+    traces: TraceStore

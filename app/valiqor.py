@@ -19,6 +19,7 @@ from app.services import Services
 from workers.contract import AnalyzeRequest, RunRecord
 from workers.direct_lane import reap_if_orphaned
 from workers.submission import submit_run
+from workers.webhooks.notify import notify_finished
 
 PREFIX = "/v2/failure-analysis"
 
@@ -123,6 +124,7 @@ class FailureAnalysisController(Controller):
             raise HTTPException(
                 status_code=409, detail=f"run {run_id!r} is already {updated.status}; it cannot be cancelled"
             )
+        await notify_finished(svc.store.redis, svc.settings, updated)
         return {"run_id": run_id, "job_id": run_id, "status": "cancelled", "message": "run cancelled"}
 
     @get("/runs", operation_id="faListRuns")

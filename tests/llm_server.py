@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import json
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -210,6 +211,8 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up (timeouts, closed pools) are normal here; stay quiet about them."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -275,7 +278,7 @@ class LLMServer:
         self.openai_base_url = f"http://127.0.0.1:{port}/v1"
         self.anthropic_base_url = f"http://127.0.0.1:{port}"
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
         self._thread.start()
         return self
 
@@ -377,7 +380,11 @@ class LLMServer:
         if fault is not None and fault.kind == "malformed":
             text = fault.text
         else:
-            text = self.responder(call)
+            try:
+                text = self.responder(call)
+            except Exception as exc:  # a broken test responder: say so in a 500 rather than hang up
+                message = f"responder failed: {type(exc).__name__}: {exc}"
+                return _Answer(500, _error_body(call.protocol, 500, call, message), {"x-should-retry": "false"})
             if truncated:
                 text = text[: len(text) // 2]
         input_tokens, output_tokens = count_tokens(call.system) + count_tokens(call.user), count_tokens(text)

@@ -53,6 +53,7 @@ class AnalyzeRequest(msgspec.Struct, kw_only=True):
     buckets: list[str] | None = None
     openai_api_key: str | None = None  # used in memory for that run only: never stored, never logged
     tier: Tier | None = None  # extension: analysis tier; default from settings
+    callback_url: str | None = None  # extension: signed webhook when the run finishes
 
 
 class RunOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,6 +93,8 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     duration_ms: int = 0
     summary: Summary | None = None  # set when the run completes, for cheap listing
     lane: Literal["queue", "direct"] = "queue"  # direct: brought its own LLM key, runs in the receiving API process
+    callback_url: str | None = None  # signed webhook on completion (checked against SSRF at submit)
+    family: Literal["valiqor", "thinkhive"] = "valiqor"  # which API family the webhook payload speaks
 
 
 class ScoringBreakdown(msgspec.Struct, frozen=True, kw_only=True):

@@ -29,6 +29,7 @@ from workers.settings import Settings
 from workers.store import RunStore
 from workers.submission import now_iso, parse_iso
 from workers.summary import result_header, summarize_part
+from workers.webhooks.notify import notify_finished
 
 log = structlog.get_logger("misstep.jobs")
 
@@ -64,8 +65,10 @@ async def fail_run(ctx: JobContext, tenant: str, run_id: str, reason: str) -> No
             return None
         return _replace(record, status="failed", error=reason, finished_at=now_iso())
 
-    await ctx["store"].update_record(tenant, run_id, change)
+    failed = await ctx["store"].update_record(tenant, run_id, change)
     log.error("run.failed", run_id=run_id, reason=reason)
+    if failed is not None and failed.status == "failed" and failed.error == reason:
+        await notify_finished(ctx["store"].redis, ctx["settings"], failed)
 
 
 async def _retry_or_fail(ctx: JobContext, tenant: str, run_id: str, exc: Exception) -> None:
@@ -179,6 +182,7 @@ async def _finalize(ctx: JobContext, record: RunRecord, job_started: str) -> str
     final = _replace(final, summary=header.summary)
     if not await store.finalize(final, header):  # cancelled (or finalised) meanwhile
         return "skipped"
+    await notify_finished(store.redis, ctx["settings"], final)
     log.info("run.completed", items=record.total_items, fails=header.summary.total_failures_detected, ms=duration_ms)
     return "completed"
 

@@ -68,6 +68,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     metric_agreement_bonus: Annotated[float, Meta(ge=0, le=0.5)] = 0.1
     disagreement_penalty: Annotated[float, Meta(ge=0, le=0.5)] = 0.15
 
+    # Webhooks (README "Webhooks")
+    webhook_allowed_hosts: str = ""  # comma-separated hosts/IPs/CIDRs exempt from the SSRF guard (tests, on-prem)
+    webhook_timeout_s: Annotated[float, Meta(gt=0)] = 10.0  # a 2xx within this is delivered
+    webhook_retry_schedule_s: str = "5,30,120,600,1800,3600,7200,14400,28800,28800"  # ~24 h in all
+
+    # Traces
+    max_trace_spans: Annotated[int, Meta(ge=1)] = 1_000
+    trace_ttl_s: Annotated[int, Meta(gt=0)] = 30 * 24 * 3600
+
     # Summary thresholds (documented in README "Scoring")
     alert_severity: Annotated[float, Meta(ge=0, le=5)] = 4.0
     alert_confidence: Annotated[float, Meta(ge=0, le=1)] = 0.7

@@ -19,6 +19,7 @@ from workers.intake import IntakeError, detect_feature_kind, to_item
 from workers.queue import chunk_jobs
 from workers.settings import Settings
 from workers.store import RunStore, TooManyActiveRunsError
+from workers.webhooks.ssrf import UnsafeCallbackUrl, check_callback_url
 
 log = structlog.get_logger("misstep.submission")
 
@@ -143,6 +144,11 @@ async def submit_run(
     """
     items = validate_dataset(request, settings)
     options = resolve_options(request, items, catalogue, settings)
+    if request.callback_url is not None:
+        try:
+            await check_callback_url(request.callback_url, settings)
+        except UnsafeCallbackUrl as exc:
+            raise SubmissionError("callback_url", str(exc)) from None
     direct = uses_own_key(request, options)
     if direct and start_direct is None:
         raise SubmissionError(
@@ -164,6 +170,7 @@ async def submit_run(
         trace_id=request.trace_id,
         request_id=request_id,
         lane="direct" if direct else "queue",
+        callback_url=request.callback_url,
     )
     try:
         await store.reserve_active(tenant, settings.max_active_runs_per_tenant)

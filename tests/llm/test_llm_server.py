@@ -82,7 +82,7 @@ def test_requests_the_real_apis_refuse_are_400_without_using_a_fault(server: LLM
 
 
 async def test_64_concurrent_requests_are_all_in_flight_at_once(server: LLMServer) -> None:
-    server.latency_s = 0.3
+    server.latency_s = 0.2
     limits = httpx.Limits(max_connections=100)
     async with httpx.AsyncClient(timeout=10, limits=limits) as http:
         url = f"{server.openai_base_url}/chat/completions"

@@ -186,9 +186,9 @@ async def test_an_answer_slower_than_the_timeout_is_unavailable(
     protocol: str, server: LLMServer, provider_for: MakeProvider
 ) -> None:
     server.inject(Fault.delay(5), Fault.delay(5))
-    error = await fails_with(ProviderUnavailable, provider_for(protocol, llm_timeout_s=0.3).complete(REQUEST))
+    error = await fails_with(ProviderUnavailable, provider_for(protocol, llm_timeout_s=0.25).complete(REQUEST))
     assert len(server.calls) == 2
-    assert "0.3 s" in error.reason
+    assert "0.25 s" in error.reason
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
