@@ -13,11 +13,17 @@ import platform
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tests.bench.engine import engine_throughput
+from tests.bench.llm import answered_items, fast_llm_wall_time, tier_costs
 from tests.bench.machine import machine_parallelism
+from tests.bench.peers import faithfulness_items, peer_faithfulness
 from tests.bench.service import run_service_benchmarks
+from tests.llm_server import LLMServer
 from workers.localredis import free_port, start_redis
+from workers.logs import configure_logging
+from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,8 +75,60 @@ def table(results: dict[str, object]) -> str:
         f"({service['batch_speedup_2_vs_1_with_submit']}x including the submit); this machine's own ceiling, "
         f"two CPU-bound processes vs one, measured in this run: {results['machine_parallelism_2_vs_1']}x"
     )
-    lines.append("LLM tiers: not measured (no LLM tier is built yet)")
+    lines += llm_table(results["llm"])
     return "\n".join(lines)
+
+
+def llm_table(llm: dict[str, Any]) -> list[str]:
+    lines = ["", "LLM tiers against the loopback judge (tokens: the server's estimate, ~4 characters a token):"]
+    lines.append(f"  {'':34} {'calls/item':>10} {'tokens/item':>12}   (50 RAGTruth items with context)")
+    for tier, row in llm["tiers"].items():
+        f, d = row["faithfulness_items"], row["dev_sample"]
+        lines.append(
+            f"  misstep {tier:26} {f['calls_per_item']:>10} {f['tokens_per_item']:>12}   "
+            f"dev sample ({d['items']} items): {d['calls_per_item']} calls, {d['tokens_per_item']} tokens"
+        )
+    for name, peer in llm["peers"].items():
+        if "calls_per_item" not in peer:
+            lines.append(f"  {name} faithfulness: not measured ({peer.get('error', 'failed')})")
+            continue
+        lines.append(
+            f"  {name + ' ' + peer['version'] + ' faithfulness':34} {peer['calls_per_item']:>10} "
+            f"{peer['tokens_per_item']:>12}   (failed items {peer['failed_items']})"
+        )
+    for name, ratio in llm.get("ratios", {}).items():
+        lines.append(f"  {name}: {ratio}")
+    wall = llm["fast_llm_500"]
+    lines.append(
+        f"  fast_llm run of {wall['items']} items, judge latency {wall['judge_latency_ms']} ms, "
+        f"{wall['workers']} worker at LLM_MAX_CONCURRENCY={wall['concurrency_per_worker']}: {wall['seconds']} s "
+        f"({wall['judge_calls']} calls, peak {wall['peak_concurrency']} in flight)"
+    )
+    return lines
+
+
+def llm_benchmarks(data_dir: Path, redis_url: str, workdir: Path) -> dict[str, Any]:
+    """Judge cost per tier, the peers' faithfulness metrics on the same items, and a 500-item fast_llm run."""
+    peer_items = faithfulness_items(data_dir, n=50)
+    out: dict[str, Any] = {}
+    with LLMServer() as server:
+        out["tiers"] = tier_costs(data_dir, peer_items, server)
+        try:
+            out["peers"] = peer_faithfulness(peer_items, server, venv_dir=REPO / ".bench-peers-venv")
+        except Exception as exc:  # the peers' install needs PyPI; report instead of losing the other numbers
+            out["peers"] = {"deepeval": {"error": str(exc)[:300]}, "ragas": {"error": str(exc)[:300]}}
+        ours = out["tiers"]
+        out["ratios"] = {}
+        for name, peer in out["peers"].items():
+            if "calls_per_item" in peer:
+                for tier in ("fast_llm", "full_llm"):
+                    mine = ours[tier]["faithfulness_items"]
+                    out["ratios"][f"{name} / misstep {tier}"] = (
+                        f"{round(peer['calls_per_item'] / mine['calls_per_item'], 2)}x the calls, "
+                        f"{round(peer['tokens_per_item'] / mine['tokens_per_item'], 2)}x the tokens"
+                    )
+        out["fast_llm_500"] = fast_llm_wall_time(redis_url, workdir / "llm", answered_items(data_dir, 500), server)
+    return out
 
 
 def main() -> int:
@@ -78,24 +136,30 @@ def main() -> int:
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "eval"))
     parser.add_argument("--out", default=str(REPO / "bench-results.json"))
     parser.add_argument("--batch-items", type=int, default=10_000)
+    parser.add_argument("--only", choices=("all", "llm"), default="all", help="llm: only the LLM-tier figures")
     args = parser.parse_args()
     data_dir = Path(args.data_dir)
-    results: dict[str, object] = {
+    configure_logging(Settings(log_level="WARNING"))
+    results: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "machine_parallelism_2_vs_1": machine_parallelism(),
-        "engine": engine_throughput(data_dir),
     }
+    if args.only == "all":
+        results["machine_parallelism_2_vs_1"] = machine_parallelism()
+        results["engine"] = engine_throughput(data_dir)
     port = free_port()
     redis = start_redis(port)
     try:
         with tempfile.TemporaryDirectory(prefix="misstep-bench-") as tmp:
-            results["service"] = run_service_benchmarks(
-                f"redis://127.0.0.1:{port}/0", Path(tmp), batch_items(data_dir, args.batch_items)
-            )
+            if args.only == "all":
+                results["service"] = run_service_benchmarks(
+                    f"redis://127.0.0.1:{port}/0", Path(tmp), batch_items(data_dir, args.batch_items)
+                )
+            results["llm"] = llm_benchmarks(data_dir, f"redis://127.0.0.1:{port}/0", Path(tmp))
     finally:
         redis.terminate()
     Path(args.out).write_text(json.dumps(results, indent=1))
-    sys.stdout.write(table(results) + f"\n\n(JSON: {args.out})\n")
+    text = table(results) if args.only == "all" else "\n".join(llm_table(results["llm"]))
+    sys.stdout.write(text + f"\n\n(JSON: {args.out})\n")
     return 0
 
 
