@@ -87,7 +87,9 @@ def api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
         extra = dict(exc.extra)
         if exc.field:
             extra["field"] = exc.field
-        return Response(thinkhive_body(exc.status, exc.message, exc.code, **extra), exc.status, headers=exc.headers)
+        return Response(
+            thinkhive_body(exc.status, exc.message, exc.code, **extra), status_code=exc.status, headers=exc.headers
+        )
     detail = f"{exc.field}: {exc.message}" if exc.field and not exc.message.startswith(exc.field) else exc.message
     body: dict[str, Any] = {"detail": detail, **exc.extra}
     if exc.field:
@@ -126,7 +128,7 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
     log.info("request.invalid", path=request.url.path, detail=detail)
     if family_of(request) == "thinkhive":
         field = problems[0]["loc"] if problems else "body"
-        return Response(thinkhive_body(400, detail, "VALIDATION_ERROR", field=field, errors=problems), 400)
+        return Response(thinkhive_body(400, detail, "VALIDATION_ERROR", field=field, errors=problems), status_code=400)
     return Response({"detail": detail, "errors": problems}, status_code=400)
 
 
@@ -136,7 +138,9 @@ def submission_error(request: Request[Any, Any, Any], exc: SubmissionError) -> R
         code = _SUBMISSION_CODES.get(exc.kind, "VALIDATION_ERROR")
         headers = {"Retry-After": str(BUSY_RETRY_AFTER_S)} if exc.kind == "busy" else {}
         log.info("request.refused", path=request.url.path, detail=str(exc), status=status)
-        return Response(thinkhive_body(status, str(exc), code, field=exc.field, **exc.extra), status, headers=headers)
+        return Response(
+            thinkhive_body(status, str(exc), code, field=exc.field, **exc.extra), status_code=status, headers=headers
+        )
     body: dict[str, Any] = {"detail": str(exc), "errors": [{"loc": exc.field, "msg": exc.message}]}
     if exc.kind == "too_large":
         body.update(error="dataset_too_large", message=str(exc), **exc.extra)
@@ -166,7 +170,9 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         detail = _malformed_body(detail)
     if family_of(request) == "thinkhive":
         extra = exc.extra if isinstance(exc.extra, dict) else {}
-        return Response(thinkhive_body(exc.status_code, detail, **extra), exc.status_code, headers=exc.headers)
+        return Response(
+            thinkhive_body(exc.status_code, detail, **extra), status_code=exc.status_code, headers=exc.headers
+        )
     body: dict[str, Any] = {"detail": detail}
     if isinstance(exc.extra, dict):
         body.update(exc.extra)
@@ -178,7 +184,7 @@ def storage_unavailable(request: Request[Any, Any, Any], exc: RedisError) -> Res
     message = "storage unavailable: Redis did not answer; nothing was changed, retry shortly"
     headers = {"Retry-After": str(STORAGE_RETRY_AFTER_S)}
     if family_of(request) == "thinkhive":
-        return Response(thinkhive_body(503, message, "SERVICE_UNAVAILABLE"), 503, headers=headers)
+        return Response(thinkhive_body(503, message, "SERVICE_UNAVAILABLE"), status_code=503, headers=headers)
     return Response({"detail": message}, status_code=503, headers=headers)
 
 
@@ -186,7 +192,7 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     log.exception("request.crashed", path=request.url.path)
     message = "internal error; the request id is in the X-Request-ID header"
     if family_of(request) == "thinkhive":
-        return Response(thinkhive_body(500, message, "INTERNAL_ERROR"), 500)
+        return Response(thinkhive_body(500, message, "INTERNAL_ERROR"), status_code=500)
     return Response({"detail": message}, status_code=500)
 
 

@@ -17,10 +17,13 @@ from app.errors import EXCEPTION_HANDLERS
 from app.request_id import request_id_middleware
 from app.services import Services
 from app.thinkhive import traces as trace_routes
+from app.thinkhive.analyzer import AnalyzerController
+from app.thinkhive.explainer import ExplainerController
 from app.valiqor import FailureAnalysisController
 from taxonomy.catalogue import load_catalogue
 from taxonomy.registry import discover
 from workers.direct_lane import DirectLane
+from workers.explanation_store import ExplanationStore
 from workers.logs import configure_logging
 from workers.queue import queue_client
 from workers.settings import Settings
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
             catalogue=catalogue,
             lane=lane,
             traces=TraceStore(pool, ttl_s=settings.trace_ttl_s),
+            explanations=ExplanationStore(pool, ttl_s=settings.result_ttl_s),
         )
         if settings.dev_mode:
             log.warning("auth.dev_mode", detail="no API_KEY set: requests run keyless as the default tenant")
@@ -71,7 +75,14 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
         return holder["services"]
 
     return Litestar(
-        route_handlers=[FailureAnalysisController, healthz, *trace_routes.ROUTES, *webhook_routes.ROUTES],
+        route_handlers=[
+            FailureAnalysisController,
+            ExplainerController,
+            AnalyzerController,
+            healthz,
+            *trace_routes.ROUTES,
+            *webhook_routes.ROUTES,
+        ],
         dependencies={"svc": Provide(provide_services, sync_to_thread=False)},
         lifespan=[lifespan],
         middleware=[request_id_middleware],

@@ -8,6 +8,7 @@ from arq.connections import ArqRedis
 
 from taxonomy.catalogue import Catalogue
 from workers.direct_lane import DirectLane
+from workers.explanation_store import ExplanationStore
 from workers.settings import Settings
 from workers.store import RunStore
 from workers.trace_store import TraceStore
@@ -23,3 +24,4 @@ class Services:
     catalogue: Catalogue
     lane: DirectLane  # runs that bring their own LLM key (workers/direct_lane.py)
     traces: TraceStore
+    explanations: ExplanationStore

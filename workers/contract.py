@@ -71,6 +71,23 @@ class RunOptions(msgspec.Struct, frozen=True, kw_only=True):
     llm_model: str | None = None
 
 
+Priority = Literal["high", "normal", "low"]
+
+
+class ExplainOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """ThinkHive-family options of a run: what to explain, for which agent, and which client outcomes to keep."""
+
+    kind: Literal["explainer", "analyzer", "batch", "generate_all"]
+    agent_id: str = "default"
+    include_rag: bool = True
+    include_hallucination: bool = True
+    include_business_impact: bool = False
+    include_counterfactuals: bool = False
+    include_root_cause: bool = False
+    modules: tuple[str, ...] = ()
+    outcomes: dict[str, str] = {}  # trace id -> outcome the client reported
+
+
 class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A run's metadata and status: the source of truth for polling."""
 
@@ -95,6 +112,9 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     lane: Literal["queue", "direct"] = "queue"  # direct: brought its own LLM key, runs in the receiving API process
     callback_url: str | None = None  # signed webhook on completion (checked against SSRF at submit)
     family: Literal["valiqor", "thinkhive"] = "valiqor"  # which API family the webhook payload speaks
+    explain: ExplainOptions | None = None  # ThinkHive family: explanations are stored per trace on completion
+    priority: Priority = "high"  # queue: high (interactive), normal, low (batches)
+    score: float | None = None  # ThinkHive family: mean overallScore of the explained traces, once completed
 
 
 class ScoringBreakdown(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,6 +21,8 @@ from taxonomy.model import Item
 from taxonomy.registry import Detector
 from workers.contract import TERMINAL_STATUSES, ChunkResult, RunRecord
 from workers.engine import analyze_items, build_plan
+from workers.explain_run import store_explanations
+from workers.explanation_store import ExplanationStore
 from workers.judged_engine import analyze_items_judged
 from workers.llm.judge import Judge
 from workers.llm.provider import Provider, ProviderUnusable
@@ -29,6 +31,7 @@ from workers.settings import Settings
 from workers.store import RunStore
 from workers.submission import now_iso, parse_iso
 from workers.summary import result_header, summarize_part
+from workers.trace_store import TraceStore
 from workers.webhooks.notify import notify_finished
 
 log = structlog.get_logger("misstep.jobs")
@@ -180,6 +183,16 @@ async def _finalize(ctx: JobContext, record: RunRecord, job_started: str) -> str
     plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
     header = result_header(final, parts, catalogue=ctx["catalogue"], skipped=plan.skipped, prices=ctx["prices"])
     final = _replace(final, summary=header.summary)
+    if final.explain is not None:  # ThinkHive family: explanations first, so "completed" means readable
+        settings = ctx["settings"]
+        explained = await store_explanations(
+            final,
+            store,
+            ExplanationStore(store.redis, ttl_s=settings.result_ttl_s),
+            TraceStore(store.redis, ttl_s=settings.trace_ttl_s),
+        )
+        if explained:
+            final = _replace(final, score=round(sum(e.overall_score for e in explained) / len(explained), 3))
     if not await store.finalize(final, header):  # cancelled (or finalised) meanwhile
         return "skipped"
     await notify_finished(store.redis, ctx["settings"], final)

@@ -52,7 +52,14 @@ class QueuedJob(msgspec.Struct, frozen=True, kw_only=True):
     expires_ms: int  # arq's job expiry: not started or retried after this
 
 
-def chunk_jobs(tenant: str, run_id: str, n_chunks: int, settings: Settings) -> list[QueuedJob]:
+def queue_for(priority: str, settings: Settings) -> str:
+    """The arq queue of a priority: high (interactive) is QUEUE_NAME; normal and low batches get their own."""
+    return settings.queue_name if priority == "high" else f"{settings.queue_name}:{priority}"
+
+
+def chunk_jobs(
+    tenant: str, run_id: str, n_chunks: int, settings: Settings, *, priority: str = "high"
+) -> list[QueuedJob]:
     """The arq jobs of a run's chunks, byte-for-byte what ArqRedis.enqueue_job would write."""
     now_ms = timestamp_ms()
     return [
@@ -62,7 +69,7 @@ def chunk_jobs(tenant: str, run_id: str, n_chunks: int, settings: Settings) -> l
             payload=serialize_job(
                 ANALYZE_CHUNK, (tenant, run_id, n), {}, None, now_ms, serializer=msgspec.msgpack.encode
             ),
-            queue_name=settings.queue_name,
+            queue_name=queue_for(priority, settings),
             score_ms=now_ms,
             expires_ms=expires_extra_ms,
         )

@@ -73,6 +73,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_timeout_s: Annotated[float, Meta(gt=0)] = 10.0  # a 2xx within this is delivered
     webhook_retry_schedule_s: str = "5,30,120,600,1800,3600,7200,14400,28800,28800"  # ~24 h in all
 
+    # ThinkHive family
+    sync_wait_s: Annotated[float, Meta(ge=0)] = 30.0  # explainer/analyzer analyze wait this long, then answer 202
+    max_batch_traces: Annotated[int, Meta(ge=1)] = 500  # analyzer batch and generate-all (BATCH_TOO_LARGE above)
+
     # Traces
     max_trace_spans: Annotated[int, Meta(ge=1)] = 1_000
     trace_ttl_s: Annotated[int, Meta(gt=0)] = 30 * 24 * 3600
@@ -88,7 +92,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     result_ttl_s: Annotated[int, Meta(gt=0)] = 7 * 24 * 3600
     job_timeout_s: Annotated[int, Meta(gt=0)] = 300
     job_max_tries: Annotated[int, Meta(ge=1, le=10)] = 5
-    worker_max_jobs: Annotated[int, Meta(ge=1)] = 10
+    worker_max_jobs: Annotated[int, Meta(ge=1)] = 10  # interactive queue (QUEUE_NAME), per worker process
+    worker_batch_max_jobs: Annotated[int, Meta(ge=1)] = 4  # each batch queue (QUEUE_NAME:normal, :low)
     worker_poll_delay_s: Annotated[float, Meta(gt=0)] = 0.01
     queue_name: str = "misstep:queue"
 

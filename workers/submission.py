@@ -14,7 +14,7 @@ import structlog
 
 from taxonomy.catalogue import Catalogue
 from taxonomy.model import Item
-from workers.contract import AnalyzeRequest, RunOptions, RunRecord
+from workers.contract import AnalyzeRequest, ExplainOptions, Priority, RunOptions, RunRecord
 from workers.intake import IntakeError, detect_feature_kind, to_item
 from workers.queue import chunk_jobs
 from workers.settings import Settings
@@ -136,6 +136,10 @@ async def submit_run(
     request_id: str | None = None,
     input_type: str = "json",
     start_direct: Callable[[RunRecord, str], None] | None = None,
+    mode: str = "minimal",
+    family: str = "valiqor",
+    explain: ExplainOptions | None = None,
+    priority: Priority = "high",
 ) -> RunRecord:
     """Validate, store and enqueue a run; returns its queued record.
 
@@ -171,6 +175,10 @@ async def submit_run(
         request_id=request_id,
         lane="direct" if direct else "queue",
         callback_url=request.callback_url,
+        mode=mode,  # type: ignore[arg-type]
+        family=family,  # type: ignore[arg-type]
+        explain=explain,
+        priority=priority,
     )
     try:
         await store.reserve_active(tenant, settings.max_active_runs_per_tenant)
@@ -178,7 +186,7 @@ async def submit_run(
         raise SubmissionError(
             "", f"too many runs in progress: {exc}; retry when some have finished", kind="busy"
         ) from None
-    jobs = [] if direct else chunk_jobs(tenant, record.run_id, len(chunks), settings)
+    jobs = [] if direct else chunk_jobs(tenant, record.run_id, len(chunks), settings, priority=priority)
     try:
         await store.create_run(record, chunks, jobs)
     except BaseException:
