@@ -45,3 +45,9 @@ def test_judge_retries_must_fit_inside_the_job_timeout() -> None:
     with pytest.raises(SettingsError, match="job_timeout_s"):
         Settings.from_env({"LLM_PROVIDER": "openai", "LLM_TIMEOUT_S": "60", "LLM_MAX_RETRIES": "5"})
     assert Settings.from_env({"LLM_PROVIDER": "openai", "LLM_TIMEOUT_S": "60", "JOB_TIMEOUT_S": "900"})
+
+
+def test_a_bad_webhook_retry_schedule_is_refused_at_start_up() -> None:
+    with pytest.raises(SettingsError, match="webhook_retry_schedule_s"):
+        Settings.from_env({"WEBHOOK_RETRY_SCHEDULE_S": "5,soon"})
+    assert Settings.from_env({"WEBHOOK_RETRY_SCHEDULE_S": "0.5, 2"}).webhook_retry_schedule_s == "0.5, 2"

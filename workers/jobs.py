@@ -102,7 +102,11 @@ async def run_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -> st
     """Analyse one chunk and store it; whoever stores the last chunk finalises the run. Raises on errors."""
     store = ctx["store"]
     record, already_done, items = await store.open_chunk(tenant, run_id, chunk)
-    if record is None or record.status in TERMINAL_STATUSES:
+    if record is None:
+        return "skipped"
+    if record.status in TERMINAL_STATUSES:
+        if record.callback_url:  # a worker may have died between finalising and scheduling the webhook
+            await notify_finished(store.redis, ctx["settings"], record)
         return "skipped"
     if record.request_id:
         structlog.contextvars.bind_contextvars(request_id=record.request_id)

@@ -101,6 +101,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     def __post_init__(self) -> None:
+        try:
+            delays = [float(part) for part in self.webhook_retry_schedule_s.split(",") if part.strip()]
+        except ValueError:
+            delays = [-1.0]
+        if not all(0 <= d < float("inf") for d in delays):
+            raise ValueError("webhook_retry_schedule_s must be comma-separated seconds >= 0, e.g. 5,30,120")
         if self.llm_configured and self.llm_worst_case_s > self.job_timeout_s * 0.8:
             raise ValueError(
                 f"llm_timeout_s x (llm_max_retries + 1) plus backoff ({self.llm_worst_case_s:.0f} s) must fit "

@@ -20,9 +20,10 @@ from workers.contract import ANALYZE_CHUNK
 from workers.jobs import analyze_chunk
 from workers.llm.providers import make_provider
 from workers.pricing import parse_prices
-from workers.queue import redis_settings
+from workers.queue import queue_for, redis_settings
 from workers.settings import Settings
 from workers.store import RunStore
+from workers.webhooks.delivery import webhook_job
 
 log = structlog.get_logger("misstep.worker")
 
@@ -34,7 +35,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["detectors"] = discover(settings.plugin_modules)
     ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
     ctx["prices"] = parse_prices(settings.llm_prices)
-    ctx["provider"] = make_provider(settings) if settings.llm_configured else None
+    ctx["provider"] = make_provider(settings, semaphore=ctx.get("llm_slots")) if settings.llm_configured else None
     log.info(
         "worker.started",
         worker_id=ctx["worker_id"],
@@ -60,16 +61,25 @@ async def on_job_end(ctx: dict[str, Any]) -> None:
     structlog.contextvars.clear_contextvars()
 
 
-def worker_settings(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for arq.Worker (a test checks every key is a Worker parameter)."""
+PRIORITIES = ("high", "normal", "low")
+
+
+def worker_settings(
+    settings: Settings, *, priority: str = "high", shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for the arq.Worker of one priority queue (a test checks every key is a Worker parameter).
+
+    `shared` holds what the queues of one process share (the LLM concurrency slots).
+    """
     timeout = settings.job_timeout_s
     return {
         "functions": [
             func(analyze_chunk, name=ANALYZE_CHUNK, timeout=timeout, max_tries=settings.job_max_tries),
+            webhook_job(settings),
         ],
-        "queue_name": settings.queue_name,
+        "queue_name": queue_for(priority, settings),
         "redis_settings": redis_settings(settings),
-        "ctx": {"settings": settings},
+        "ctx": {"settings": settings, "queue_priority": priority, **(shared or {})},
         "on_startup": startup,
         "on_shutdown": shutdown,
         "on_job_start": on_job_start,
@@ -78,7 +88,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "job_deserializer": msgspec.msgpack.decode,
         "keep_result": 0,
         "log_results": False,
-        "max_jobs": settings.worker_max_jobs,
+        "max_jobs": settings.worker_max_jobs if priority == "high" else settings.worker_batch_max_jobs,
         "poll_delay": settings.worker_poll_delay_s,
         "max_tries": settings.job_max_tries,
         "job_completion_wait": 20,
