@@ -6,6 +6,7 @@ misstep serve [--host H] [--port P]       the HTTP API
 misstep worker                            one arq worker process
 misstep run                               Redis (found or started) + API + worker; Ctrl-C stops all
 misstep eval [--split dev] [--data-dir ../shared/eval] [--json]
+misstep keys create --tenant T [--plan P] [--credits N] | keys list | keys revoke KEY_ID
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TextIO
 
 import msgspec
 
+from app import keys_cli
 from workers.contract import RunResult
 from workers.datasets import DatasetFileError, load_dataset
 from workers.settings import Settings, SettingsError
@@ -209,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data-dir", default="../shared/eval")
     ev.add_argument("--only", help="comma-separated dataset names")
     ev.add_argument("--json", action="store_true")
+    keys_cli.add_parser(sub)
     return parser
 
 
@@ -218,6 +221,7 @@ COMMANDS = {
     "worker": cmd_worker,
     "run": cmd_run,
     "eval": cmd_eval,
+    "keys": keys_cli.cmd_keys,
 }
 
 

@@ -77,8 +77,16 @@ def family_of(request: Request[Any, Any, Any]) -> Family:
 
 
 def thinkhive_body(status: int, message: str, code: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The ThinkHive error body; `extra` goes into `error` and also top-level, where the 4.2.2 SDK reads
+    `resourceType`/`resourceId` (404) and `agentId`/`requiredPermission` (403)."""
     code = code or _THINKHIVE_CODES.get(status, "ERROR")
-    return {"success": False, "message": message, "code": code, "error": {"code": code, "message": message, **extra}}
+    return {
+        **extra,
+        "success": False,
+        "message": message,
+        "code": code,
+        "error": {"code": code, "message": message, **extra},
+    }
 
 
 def api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:

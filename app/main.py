@@ -8,11 +8,12 @@ from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from app import webhooks as webhook_routes
+from app.auth import PROTECTED_PREFIXES, authenticate
 from app.errors import EXCEPTION_HANDLERS
 from app.request_id import request_id_middleware
 from app.services import Services
@@ -24,6 +25,7 @@ from taxonomy.catalogue import load_catalogue
 from taxonomy.registry import discover
 from workers.direct_lane import DirectLane
 from workers.explanation_store import ExplanationStore
+from workers.keys import KeyStore
 from workers.logs import configure_logging
 from workers.queue import queue_client
 from workers.settings import Settings
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
             lane=lane,
             traces=TraceStore(pool, ttl_s=settings.trace_ttl_s),
             explanations=ExplanationStore(pool, ttl_s=settings.result_ttl_s),
+            keys=KeyStore(pool, pepper=settings.key_pepper),
         )
         if settings.dev_mode:
             log.warning("auth.dev_mode", detail="no API_KEY set: requests run keyless as the default tenant")
@@ -74,6 +77,11 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
     def provide_services() -> Services:
         return holder["services"]
 
+    async def authenticate_request(request: Request[Any, Any, Any]) -> None:
+        if request.url.path.startswith(PROTECTED_PREFIXES):
+            services = holder["services"]
+            request.state.caller = await authenticate(request, settings, services.keys)
+
     return Litestar(
         route_handlers=[
             FailureAnalysisController,
@@ -85,6 +93,7 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
         ],
         dependencies={"svc": Provide(provide_services, sync_to_thread=False)},
         lifespan=[lifespan],
+        before_request=authenticate_request,
         middleware=[request_id_middleware],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,

@@ -9,6 +9,7 @@ from arq.connections import ArqRedis
 from taxonomy.catalogue import Catalogue
 from workers.direct_lane import DirectLane
 from workers.explanation_store import ExplanationStore
+from workers.keys import KeyStore
 from workers.settings import Settings
 from workers.store import RunStore
 from workers.trace_store import TraceStore
@@ -25,3 +26,4 @@ class Services:
     lane: DirectLane  # runs that bring their own LLM key (workers/direct_lane.py)
     traces: TraceStore
     explanations: ExplanationStore
+    keys: KeyStore

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Parameter
 
 from app import views
-from app.auth import resolve_tenant
+from app.auth import caller_of, resolve_tenant
 from app.services import Services
 from workers.contract import AnalyzeRequest, RunRecord
 from workers.direct_lane import reap_if_orphaned
 from workers.submission import submit_run
+from workers.traces import trace_dataset_item
 from workers.webhooks.notify import notify_finished
 
 PREFIX = "/v2/failure-analysis"
@@ -39,6 +41,12 @@ class FailureAnalysisController(Controller):
     async def analyze(self, request: Request[Any, Any, Any], data: AnalyzeRequest, svc: Services) -> dict[str, Any]:
         """Submit a dataset for failure analysis; answers 202 with job_id (= run_id) and a poll URL."""
         tenant = resolve_tenant(request, svc.settings)
+        mode, input_type = "minimal", "json"
+        if data.dataset is None and data.trace_id is not None:  # analyse a stored trace
+            trace = await svc.traces.get(tenant, data.trace_id)
+            if trace is not None:
+                data = msgspec.structs.replace(data, dataset=[trace_dataset_item(trace)])
+                mode, input_type = "full", "trace"
         record = await submit_run(
             data,
             tenant=tenant,
@@ -47,6 +55,9 @@ class FailureAnalysisController(Controller):
             settings=svc.settings,
             request_id=request.scope.get("state", {}).get("request_id"),
             start_direct=svc.lane.start,
+            mode=mode,
+            input_type=input_type,
+            allowed_tiers=caller_of(request).tiers,
         )
         return {
             "job_id": record.run_id,

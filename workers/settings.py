@@ -14,7 +14,8 @@ import msgspec
 from msgspec import Meta
 
 Tier = Literal["rule_based", "fast_llm", "full_llm", "deep"]
-_SECRET_FIELDS = frozenset({"api_key", "redis_url", "llm_api_key"})
+_SECRET_FIELDS = frozenset({"api_key", "redis_url", "llm_api_key", "key_pepper"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
 
 
@@ -33,8 +34,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     http_keep_alive_s: Annotated[int, Meta(ge=1)] = 75  # above common load-balancer idle timeouts (60 s)
 
     # Auth: with api_key unset and env=dev, requests run for the default tenant without a key.
-    api_key: str | None = None
+    api_key: str | None = None  # one static key for the default tenant (keys from `misstep keys create` need none)
     default_tenant: str = "default"
+    key_pepper: str | None = None  # secret for hashing API keys; unset: a random pepper kept in Redis
 
     # Analysis
     default_tier: Tier | None = None  # None: fast_llm when an LLM provider is configured, else rule_based
@@ -151,8 +153,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def dev_mode(self) -> bool:
-        """Keyless single-tenant mode: only in env=dev without an API key, on a loopback address."""
-        return self.env in ("dev", "test") and self.api_key is None
+        """Keyless single-tenant mode: only in env=dev/test without API_KEY, bound to a loopback address."""
+        return self.env in ("dev", "test") and self.api_key is None and self.host in LOOPBACK_HOSTS
 
     def __repr__(self) -> str:
         shown = []

@@ -48,7 +48,13 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
-def resolve_options(request: AnalyzeRequest, items: list[Item], catalogue: Catalogue, settings: Settings) -> RunOptions:
+def resolve_options(
+    request: AnalyzeRequest,
+    items: list[Item],
+    catalogue: Catalogue,
+    settings: Settings,
+    allowed_tiers: frozenset[str] | None = None,
+) -> RunOptions:
     """Validate filters and tier and fix the run's options.
 
     Raises:
@@ -65,6 +71,12 @@ def resolve_options(request: AnalyzeRequest, items: list[Item], catalogue: Catal
         if category not in known_security:
             raise SubmissionError("mandatory_security_categories", f"unknown security category {category!r} (S1..S23)")
     tier = request.tier or settings.resolved_default_tier
+    if allowed_tiers is not None and tier not in allowed_tiers:
+        raise SubmissionError(
+            "tier",
+            f"tier {tier!r} is not available on your plan (it allows {', '.join(sorted(allowed_tiers))})",
+            kind="unavailable",
+        )
     provider, model = _judge_model(tier, request, settings)
     feature_kind = request.feature_kind or detect_feature_kind(items)
     return RunOptions(
@@ -140,6 +152,7 @@ async def submit_run(
     family: str = "valiqor",
     explain: ExplainOptions | None = None,
     priority: Priority = "high",
+    allowed_tiers: frozenset[str] | None = None,
 ) -> RunRecord:
     """Validate, store and enqueue a run; returns its queued record.
 
@@ -147,7 +160,7 @@ async def submit_run(
     it in this process, so the key never reaches Redis.
     """
     items = validate_dataset(request, settings)
-    options = resolve_options(request, items, catalogue, settings)
+    options = resolve_options(request, items, catalogue, settings, allowed_tiers)
     if request.callback_url is not None:
         try:
             await check_callback_url(request.callback_url, settings)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import msgspec
 
 from taxonomy.model import Item, Message, ToolCall
+from workers.contract import DatasetItem
 
 SpanKind = Literal["LLM", "RETRIEVER", "TOOL", "CHAIN", "AGENT", "EMBEDDING", "RERANKER", "GUARDRAIL", "UNKNOWN"]
 TraceSource = Literal["api", "otlp", "upload"]
@@ -63,6 +64,19 @@ class Trace(msgspec.Struct, frozen=True, kw_only=True):
     project_name: str | None = None
     source: TraceSource = "api"
     created_at: str = ""
+
+
+def trace_dataset_item(trace: Trace) -> DatasetItem:
+    """A trace as one dataset item, validated and limited by the same intake as any dataset."""
+    return DatasetItem(
+        input=trace.user_message,
+        output=trace.agent_response,
+        context=[doc.content for doc in trace.retrieved_documents] or None,
+        tool_calls=list(trace.tool_calls) or None,
+        system_prompt=trace.system_prompt,
+        messages=list(trace.conversation_history) or None,
+        trace_id=trace.trace_id,
+    )
 
 
 def _tool_call(raw: dict[str, Any]) -> ToolCall:

@@ -16,14 +16,15 @@ from typing import Any
 import msgspec
 from litestar import Request
 
+from app.auth import caller_of
 from app.errors import ApiError
 from app.services import Services
-from workers.contract import TERMINAL_STATUSES, AnalyzeRequest, DatasetItem, ExplainOptions, Priority, RunRecord
+from workers.contract import TERMINAL_STATUSES, AnalyzeRequest, ExplainOptions, Priority, RunRecord
 from workers.explanations import Explanation
 from workers.pricing import TIER_CREDITS
 from workers.settings import Tier
 from workers.submission import now_iso, submit_run
-from workers.traces import RetrievedDocument, Trace
+from workers.traces import RetrievedDocument, Trace, trace_dataset_item
 
 TIER_ALIASES: dict[str, Tier] = {
     "rule_based": "rule_based",
@@ -100,19 +101,6 @@ def inline_trace(raw: TraceIn, tenant: str, *, default_agent: str = "default") -
     )
 
 
-def dataset_item(trace: Trace) -> DatasetItem:
-    """A trace as one dataset item (validated and limited by the same intake as the Valiqor family)."""
-    return DatasetItem(
-        input=trace.user_message,
-        output=trace.agent_response,
-        context=[doc.content for doc in trace.retrieved_documents] or None,
-        tool_calls=list(trace.tool_calls) or None,
-        system_prompt=trace.system_prompt,
-        messages=list(trace.conversation_history) or None,
-        trace_id=trace.trace_id,
-    )
-
-
 async def load_traces(svc: Services, tenant: str, trace_ids: list[str], *, field: str = "traceIds") -> list[Trace]:
     """The tenant's traces by id, in order; any missing one is TRACE_NOT_FOUND naming it."""
     found = await svc.traces.get_many(tenant, trace_ids)
@@ -156,7 +144,7 @@ async def start_analysis(
     """Submit a ThinkHive-family run over `traces` (validated like any dataset; nothing stored on refusal)."""
     if not traces:
         raise ApiError(400, "VALIDATION_ERROR", "no traces to analyse", field="traces")
-    body = AnalyzeRequest(dataset=[dataset_item(t) for t in traces], tier=tier, callback_url=callback_url)
+    body = AnalyzeRequest(dataset=[trace_dataset_item(t) for t in traces], tier=tier, callback_url=callback_url)
     outcomes = {t.trace_id: t.outcome for t in traces if t.outcome}
     return await submit_run(
         body,
@@ -170,6 +158,7 @@ async def start_analysis(
         family="thinkhive",
         explain=msgspec.structs.replace(explain, outcomes=outcomes),
         priority=priority,
+        allowed_tiers=caller_of(request).tiers,
     )
 
 
