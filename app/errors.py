@@ -6,6 +6,8 @@ fields, headers); the request's path picks the family that renders it:
 - Valiqor family (FastAPI-shaped, `/v2/...` and the Valiqor trace upload): {"detail": "<field>:
   <problem>", "errors": [{"loc", "msg"}]}, with the top-level {"error": "dataset_too_large", "message",
   "dataset_size", "max_allowed"} the Valiqor SDK reads for oversized datasets.
+  Refused credits are a 429 with the top-level {"error": "quota_exceeded", "message", "current_usage",
+  "quota_limit", "service"} the SDK turns into QuotaExceededError.
 - ThinkHive family (`/api/...`, OTLP `/v1/traces`): {"success": false, "message", "code", "error":
   {"code", "message", ...extra}}; the top-level string `message` keeps the 4.2.2 SDK from crashing.
 """
@@ -105,13 +107,21 @@ def api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
     return Response(body, status_code=exc.status, headers=exc.headers)
 
 
-_SUBMISSION_STATUS = {"invalid": 400, "too_large": 400, "not_found": 404, "unavailable": 403, "busy": 429}
+_SUBMISSION_STATUS = {
+    "invalid": 400,
+    "too_large": 400,
+    "not_found": 404,
+    "unavailable": 403,
+    "busy": 429,
+    "no_credits": 402,
+}
 _SUBMISSION_CODES = {
     "invalid": "VALIDATION_ERROR",
     "too_large": "BATCH_TOO_LARGE",
     "not_found": "TRACE_NOT_FOUND",
     "unavailable": "TIER_NOT_AVAILABLE",
     "busy": "RATE_LIMITED",
+    "no_credits": "INSUFFICIENT_CREDITS",
 }
 BUSY_RETRY_AFTER_S = 5
 
@@ -152,12 +162,27 @@ def submission_error(request: Request[Any, Any, Any], exc: SubmissionError) -> R
     body: dict[str, Any] = {"detail": str(exc), "errors": [{"loc": exc.field, "msg": exc.message}]}
     if exc.kind == "too_large":
         body.update(error="dataset_too_large", message=str(exc), **exc.extra)
+    if exc.kind == "no_credits":  # the Valiqor SDK raises QuotaExceededError only for a 429 with this shape
+        status = 429
+        body.update(_quota_exceeded(str(exc), exc.extra))
     headers = {}
     if exc.kind == "busy":
         body["retry_after_seconds"] = BUSY_RETRY_AFTER_S
         headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
     log.info("request.refused", path=request.url.path, detail=str(exc), status=status)
     return Response(body, status_code=status, headers=headers)
+
+
+def _quota_exceeded(message: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """Top-level fields of the Valiqor quota error: current_usage = credits required, quota_limit = available."""
+    return {
+        "error": "quota_exceeded",
+        "message": message,
+        "current_usage": extra.get("required"),
+        "quota_limit": extra.get("available"),
+        "service": "failure_analysis",
+        **extra,
+    }
 
 
 def _malformed_body(detail: str) -> str:
@@ -196,6 +221,18 @@ def storage_unavailable(request: Request[Any, Any, Any], exc: RedisError) -> Res
     return Response({"detail": message}, status_code=503, headers=headers)
 
 
+def unreadable_body(request: Request[Any, Any, Any], exc: RecursionError | UnicodeDecodeError) -> Response[Any]:
+    """400 for a body the JSON decoder gives up on: nested too deeply, or not UTF-8 (nothing was stored)."""
+    if isinstance(exc, RecursionError):
+        message = "malformed JSON body: nested too deeply"
+    else:
+        message = f"malformed JSON body: not valid UTF-8 ({exc.reason})"
+    log.warning("request.unreadable", path=request.url.path, detail=message, error=type(exc).__name__)
+    if family_of(request) == "thinkhive":
+        return Response(thinkhive_body(400, message, "VALIDATION_ERROR", field="body"), status_code=400)
+    return Response({"detail": message, "errors": [{"loc": "body", "msg": message}]}, status_code=400)
+
+
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("request.crashed", path=request.url.path)
     message = "internal error; the request id is in the X-Request-ID header"
@@ -210,5 +247,7 @@ EXCEPTION_HANDLERS = {
     ValidationException: validation_error,
     SubmissionError: submission_error,
     HTTPException: http_error,
+    RecursionError: unreadable_body,  # msgspec's answer to deeply nested JSON
+    UnicodeDecodeError: unreadable_body,
     500: internal_error,
 }

@@ -15,6 +15,7 @@ import sys
 import msgspec
 from redis.asyncio import Redis
 
+from workers.credits import CreditStore
 from workers.keys import ApiKey, KeySetupError, KeyStore
 from workers.plans import DEFAULT_PLAN, PLANS
 from workers.settings import Settings
@@ -47,8 +48,6 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 sys.stderr.write(f"misstep: {exc}\n")
                 return EXIT_INVALID
             if args.credits is not None:
-                from workers.credits import CreditStore
-
                 await CreditStore(redis).set_balance(args.tenant, args.credits)
             sys.stdout.write(f"{key}\n")
             sys.stderr.write(f"key {record.key_id} for tenant {record.tenant} (plan {record.plan}); shown only once\n")

@@ -8,13 +8,16 @@ from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request, Response, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from app import credits as credit_routes
 from app import webhooks as webhook_routes
 from app.auth import PROTECTED_PREFIXES, authenticate
 from app.errors import EXCEPTION_HANDLERS
+from app.idempotency import record_response, replay_or_claim
+from app.limits import enforce_rate_limit, rate_limit_headers
 from app.request_id import request_id_middleware
 from app.services import Services
 from app.thinkhive import traces as trace_routes
@@ -77,10 +80,13 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
     def provide_services() -> Services:
         return holder["services"]
 
-    async def authenticate_request(request: Request[Any, Any, Any]) -> None:
+    async def authenticate_request(request: Request[Any, Any, Any]) -> Response[bytes] | None:
         if request.url.path.startswith(PROTECTED_PREFIXES):
             services = holder["services"]
             request.state.caller = await authenticate(request, settings, services.keys)
+            await enforce_rate_limit(request, services)
+            return await replay_or_claim(request, services)  # a stored answer to an Idempotency-Key, if any
+        return None
 
     return Litestar(
         route_handlers=[
@@ -90,10 +96,12 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
             healthz,
             *trace_routes.ROUTES,
             *webhook_routes.ROUTES,
+            *credit_routes.ROUTES,
         ],
         dependencies={"svc": Provide(provide_services, sync_to_thread=False)},
         lifespan=[lifespan],
         before_request=authenticate_request,
+        before_send=[rate_limit_headers, record_response],
         middleware=[request_id_middleware],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,

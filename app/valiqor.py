@@ -18,6 +18,7 @@ from app import views
 from app.auth import caller_of, resolve_tenant
 from app.services import Services
 from workers.contract import AnalyzeRequest, RunRecord
+from workers.credits import CreditStore
 from workers.direct_lane import reap_if_orphaned
 from workers.submission import submit_run
 from workers.traces import trace_dataset_item
@@ -135,6 +136,7 @@ class FailureAnalysisController(Controller):
             raise HTTPException(
                 status_code=409, detail=f"run {run_id!r} is already {updated.status}; it cannot be cancelled"
             )
+        await CreditStore(svc.store.redis).refund(tenant, run_id)
         await notify_finished(svc.store.redis, svc.settings, updated)
         return {"run_id": run_id, "job_id": run_id, "status": "cancelled", "message": "run cancelled"}
 

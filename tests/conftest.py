@@ -106,6 +106,13 @@ def start_service(redis_url: str, tmp: Path, *, workers: int = 1, **overrides: s
         "QUEUE_NAME": f"misstep-test:{uuid.uuid4().hex[:8]}",
         "WORKER_POLL_DELAY_S": "0.01",
         "LOG_JSON": "true",
+        # generous limits: tests of rate limiting pass their own; every other test is not about them
+        "RATE_SUBMIT_PER_S": "10000",
+        "RATE_SUBMIT_BURST": "100000",
+        "RATE_INGEST_PER_S": "10000",
+        "RATE_INGEST_BURST": "100000",
+        "RATE_READ_PER_S": "10000",
+        "RATE_READ_BURST": "100000",
         **overrides,
     }
     service = Service(base_url=f"http://127.0.0.1:{port}", env=env, logs=tmp)

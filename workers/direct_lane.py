@@ -26,6 +26,7 @@ import structlog
 from taxonomy.catalogue import Catalogue
 from taxonomy.registry import Detector
 from workers.contract import TERMINAL_STATUSES, RunRecord
+from workers.credits import CreditStore
 from workers.jobs import fail_run, run_chunk
 from workers.llm.provider import ProviderUnusable
 from workers.llm.providers import make_provider
@@ -117,4 +118,7 @@ async def reap_if_orphaned(store: RunStore, record: RunRecord) -> RunRecord:
         return msgspec.structs.replace(current, status="failed", error=LOST, finished_at=now_iso())
 
     log.warning("direct_lane.orphaned", run_id=record.run_id)
-    return await store.update_record(record.tenant, record.run_id, change) or record
+    updated = await store.update_record(record.tenant, record.run_id, change) or record
+    if updated.status == "failed":
+        await CreditStore(store.redis).settle_run(updated)  # refunds the hold; safe to repeat
+    return updated

@@ -20,6 +20,7 @@ from taxonomy.catalogue import Catalogue
 from taxonomy.model import Item
 from taxonomy.registry import Detector
 from workers.contract import TERMINAL_STATUSES, ChunkResult, RunRecord
+from workers.credits import CreditStore
 from workers.engine import analyze_items, build_plan
 from workers.explain_run import store_explanations
 from workers.explanation_store import ExplanationStore
@@ -70,6 +71,8 @@ async def fail_run(ctx: JobContext, tenant: str, run_id: str, reason: str) -> No
 
     failed = await ctx["store"].update_record(tenant, run_id, change)
     log.error("run.failed", run_id=run_id, reason=reason)
+    if failed is not None and failed.status in TERMINAL_STATUSES:  # refunds a failed run's hold (once)
+        await CreditStore(ctx["store"].redis).settle_run(failed)
     if failed is not None and failed.status == "failed" and failed.error == reason:
         await notify_finished(ctx["store"].redis, ctx["settings"], failed)
 
@@ -105,6 +108,7 @@ async def run_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -> st
     if record is None:
         return "skipped"
     if record.status in TERMINAL_STATUSES:
+        await CreditStore(store.redis).settle_run(record)  # a no-op unless a worker died before settling
         if record.callback_url:  # a worker may have died between finalising and scheduling the webhook
             await notify_finished(store.redis, ctx["settings"], record)
         return "skipped"
@@ -199,6 +203,7 @@ async def _finalize(ctx: JobContext, record: RunRecord, job_started: str) -> str
             final = _replace(final, score=round(sum(e.overall_score for e in explained) / len(explained), 3))
     if not await store.finalize(final, header):  # cancelled (or finalised) meanwhile
         return "skipped"
+    await CreditStore(store.redis).settle_run(final)  # charges the run's held credits, exactly once
     await notify_finished(store.redis, ctx["settings"], final)
     log.info("run.completed", items=record.total_items, fails=header.summary.total_failures_detected, ms=duration_ms)
     return "completed"

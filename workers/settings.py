@@ -83,6 +83,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_trace_spans: Annotated[int, Meta(ge=1)] = 1_000
     trace_ttl_s: Annotated[int, Meta(gt=0)] = 30 * 24 * 3600
 
+    # Abuse resistance (README "Limits"): token buckets per API key, separate for submits and reads
+    rate_submit_per_s: Annotated[float, Meta(gt=0)] = 20.0  # POSTs that create work
+    rate_submit_burst: Annotated[int, Meta(ge=1)] = 100
+    rate_ingest_per_s: Annotated[float, Meta(gt=0)] = 200.0  # trace ingestion (API, upload, OTLP)
+    rate_ingest_burst: Annotated[int, Meta(ge=1)] = 1_000
+    rate_read_per_s: Annotated[float, Meta(gt=0)] = 100.0  # everything else
+    rate_read_burst: Annotated[int, Meta(ge=1)] = 500
+    idempotency_ttl_s: Annotated[int, Meta(gt=0)] = 24 * 3600  # how long an Idempotency-Key is remembered
+
     # Summary thresholds (documented in README "Scoring")
     alert_severity: Annotated[float, Meta(ge=0, le=5)] = 4.0
     alert_confidence: Annotated[float, Meta(ge=0, le=1)] = 0.7

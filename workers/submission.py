@@ -2,6 +2,7 @@
 
 Called by the HTTP layer. Nothing is stored unless the whole request is valid, and the run, its items
 and its queued jobs are written in one Redis transaction, so no half-written run can stay behind.
+For a tenant with a credit balance the run's price is held first and given back if storing fails.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import structlog
 from taxonomy.catalogue import Catalogue
 from taxonomy.model import Item
 from workers.contract import AnalyzeRequest, ExplainOptions, Priority, RunOptions, RunRecord
+from workers.credits import CreditStore
 from workers.intake import IntakeError, detect_feature_kind, to_item
+from workers.pricing import tier_credits
 from workers.queue import chunk_jobs
 from workers.settings import Settings
 from workers.store import RunStore, TooManyActiveRunsError
@@ -31,7 +34,7 @@ class SubmissionError(ValueError):
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
         self.message = message
-        self.kind = kind  # invalid | too_large | not_found | unavailable | busy
+        self.kind = kind  # invalid | too_large | not_found | unavailable | busy | no_credits
         self.extra = extra
 
 
@@ -138,6 +141,26 @@ def validate_dataset(request: AnalyzeRequest, settings: Settings) -> list[Item]:
         raise SubmissionError(exc.field, exc.message) from None
 
 
+async def _hold_credits(credits: CreditStore, record: RunRecord) -> None:
+    """Hold the run's price (tier credits per item) when its tenant has a balance; free tiers hold nothing.
+
+    Raises:
+        SubmissionError: kind "no_credits", with `required` and `available`, when the balance is too small.
+    """
+    required = tier_credits(record.options.tier, record.total_items)
+    if required <= 0:
+        return
+    held = await credits.reserve(record.tenant, record.run_id, required)
+    if not held.granted:
+        raise SubmissionError(
+            "",
+            f"Not enough credits to perform this analysis. Required: {required:g}, available: {held.available:g}",
+            kind="no_credits",
+            required=required,
+            available=held.available,
+        )
+
+
 async def submit_run(
     request: AnalyzeRequest,
     *,
@@ -193,17 +216,23 @@ async def submit_run(
         explain=explain,
         priority=priority,
     )
+    credits = CreditStore(store.redis)
+    await _hold_credits(credits, record)
     try:
         await store.reserve_active(tenant, settings.max_active_runs_per_tenant)
     except TooManyActiveRunsError as exc:
+        await credits.refund(tenant, record.run_id)
         raise SubmissionError(
             "", f"too many runs in progress: {exc}; retry when some have finished", kind="busy"
         ) from None
     jobs = [] if direct else chunk_jobs(tenant, record.run_id, len(chunks), settings, priority=priority)
     try:
         await store.create_run(record, chunks, jobs)
-    except BaseException:
+    except BaseException as exc:
         await store.release_active(tenant)
+        await credits.refund(tenant, record.run_id)
+        if isinstance(exc, OverflowError):  # msgpack keeps integers up to 64 bits; nothing was written
+            raise SubmissionError("dataset", "holds an integer too large to store (beyond 64 bits)") from None
         raise
     if direct and start_direct is not None and request.openai_api_key:
         start_direct(record, request.openai_api_key)

@@ -21,6 +21,7 @@ from app.errors import ApiError
 from app.services import Services
 from workers.contract import TERMINAL_STATUSES, AnalyzeRequest, ExplainOptions, Priority, RunRecord
 from workers.explanations import Explanation
+from workers.idempotency import AnalysisInProgressError, InflightAnalyses, digest
 from workers.pricing import TIER_CREDITS
 from workers.settings import Tier
 from workers.submission import now_iso, submit_run
@@ -37,6 +38,8 @@ TIER_ALIASES: dict[str, Tier] = {
 BREAKDOWN_SHARES = {"baseAnalysis": 0.5, "ragEvaluation": 0.2, "hallucinationDetection": 0.2, "businessImpact": 0.1}
 SECONDS_PER_ITEM = {"rule_based": 0.002, "fast_llm": 2.0, "full_llm": 5.0, "deep": 8.0}
 POLL_S = 0.02
+DEDUPLICATED_KINDS = frozenset({"explainer", "analyzer", "batch"})
+_canonical = msgspec.json.Encoder(order="sorted").encode
 
 
 class DocumentIn(msgspec.Struct, kw_only=True, rename="camel"):
@@ -146,20 +149,50 @@ async def start_analysis(
         raise ApiError(400, "VALIDATION_ERROR", "no traces to analyse", field="traces")
     body = AnalyzeRequest(dataset=[trace_dataset_item(t) for t in traces], tier=tier, callback_url=callback_url)
     outcomes = {t.trace_id: t.outcome for t in traces if t.outcome}
-    return await submit_run(
-        body,
-        tenant=tenant,
-        store=svc.store,
-        catalogue=svc.catalogue,
-        settings=svc.settings,
-        request_id=request.scope.get("state", {}).get("request_id"),
-        input_type="trace",
-        mode="full",
-        family="thinkhive",
-        explain=msgspec.structs.replace(explain, outcomes=outcomes),
-        priority=priority,
-        allowed_tiers=caller_of(request).tiers,
+    inflight = InflightAnalyses(svc.queue, ttl_s=svc.settings.job_timeout_s * svc.settings.job_max_tries)
+    claim = None
+    if explain.kind in DEDUPLICATED_KINDS:  # the SDK retries POSTs without a key: one analysis per target at a time
+
+        async def running(run_id: str) -> bool:
+            record = await svc.store.get_record(tenant, run_id)
+            return record is not None and record.status not in TERMINAL_STATUSES
+
+        try:
+            claim = await inflight.acquire(tenant, analysis_target(explain.kind, tier, traces), running)
+        except AnalysisInProgressError as exc:
+            extra = {"analysisId": exc.run_id} if exc.run_id else {}
+            raise ApiError(409, "ANALYSIS_IN_PROGRESS", f"{exc}; poll it or retry once it finished", **extra) from None
+    try:
+        record = await submit_run(
+            body,
+            tenant=tenant,
+            store=svc.store,
+            catalogue=svc.catalogue,
+            settings=svc.settings,
+            request_id=request.scope.get("state", {}).get("request_id"),
+            input_type="trace",
+            mode="full",
+            family="thinkhive",
+            explain=msgspec.structs.replace(explain, outcomes=outcomes),
+            priority=priority,
+            allowed_tiers=caller_of(request).tiers,
+        )
+    except BaseException:
+        if claim is not None:
+            await inflight.release(claim)
+        raise
+    if claim is not None:
+        await inflight.bind(claim, record.run_id)
+    return record
+
+
+def analysis_target(kind: str, tier: Tier, traces: list[Trace]) -> str:
+    """What makes two analyses identical: kind, tier and the traces' content (ids and creation times aside,
+    as an inline trace without an id gets a new one per request), in any order."""
+    contents = sorted(
+        digest(_canonical(msgspec.structs.replace(t, trace_id="", created_at="", tenant=""))) for t in traces
     )
+    return digest("\n".join([kind, tier, *contents]))
 
 
 async def wait_finished(svc: Services, record: RunRecord) -> RunRecord:

@@ -15,6 +15,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from app.auth import resolve_tenant
+from app.credits import remaining_credits
 from app.errors import ApiError
 from app.services import Services
 from app.thinkhive import views
@@ -177,6 +178,7 @@ class AnalyzerController(Controller):
         record = await wait_finished(svc, record)
         body = await _analysis_body(svc, record)
         body["costEstimate"] = estimate
+        body.update(await remaining_credits(svc, tenant))
         if record.status not in ("completed", "failed", "cancelled"):
             body["pollUrl"] = f"/api/v2/analyzer/results/{record.run_id}"
             return Response(ok(body), status_code=202)

@@ -13,6 +13,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from app.auth import resolve_tenant
+from app.credits import remaining_credits
 from app.errors import ApiError
 from app.services import Services
 from app.thinkhive import views
@@ -205,6 +206,7 @@ class ExplainerController(Controller):
                 "estimatedCredits": estimate["totalCredits"],
                 "estimatedDuration": estimated_duration(chosen, len(traces), svc.settings),
                 "pollUrl": f"/api/v2/analyzer/results/{record.run_id}",
+                **await remaining_credits(svc, tenant),
             }
         )
 

@@ -12,6 +12,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
@@ -81,6 +82,10 @@ def check_limits(trace: Trace, settings: Settings) -> Trace:
         if isinstance(text, str) and len(text) > settings.max_field_chars:
             limit = settings.max_field_chars
             raise _refuse(trace, field, f"has {len(text)} characters; the limit is {limit} (MAX_FIELD_CHARS)")
+    try:
+        msgspec.msgpack.encode(trace)  # what the store writes: numbers beyond 64 bits cannot be kept
+    except OverflowError:
+        raise _refuse(trace, "body", "holds an integer too large to store (beyond 64 bits)") from None
     return trace
 
 
