@@ -89,7 +89,7 @@ def worker_settings(
         "keep_result": 0,
         "log_results": False,
         "max_jobs": settings.worker_max_jobs if priority == "high" else settings.worker_batch_max_jobs,
-        "poll_delay": settings.worker_poll_delay_s,
+        "poll_delay": settings.worker_poll_delay_s if priority == "high" else settings.worker_batch_poll_delay_s,
         "max_tries": settings.job_max_tries,
         "job_completion_wait": 20,
         "health_check_interval": 30,
