@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
     def provide_services() -> Services:
         return holder["services"]
 
-    async def authenticate_request(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    async def admit_request(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+        """Every API request, before its handler: authenticate, charge the rate limit, replay an Idempotency-Key."""
         if request.url.path.startswith(PROTECTED_PREFIXES):
             services = holder["services"]
             request.state.caller = await authenticate(request, settings, services.keys)
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
         ],
         dependencies={"svc": Provide(provide_services, sync_to_thread=False)},
         lifespan=[lifespan],
-        before_request=authenticate_request,
+        before_request=admit_request,
         before_send=[rate_limit_headers, record_response],
         middleware=[request_id_middleware],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
