@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint eval bench clean
+.PHONY: install run test lint eval bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "misstep needs Python >= 3.11")'
@@ -36,6 +36,11 @@ eval: $(STAMP)
 ## make bench: throughput, latency, scaling and memory, measured against its own Redis, API and workers.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+## make fuzz: the schemathesis pass of `make test` with many more examples per operation and a random seed.
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_SEED=$${FUZZ_SEED:-random} \
+		$(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz/test_schemathesis.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

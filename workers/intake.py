@@ -92,6 +92,19 @@ def _check_length(field: str, value: str, limit: int) -> None:
         raise IntakeError(field, f"is {len(value)} characters; the limit is {limit} (MAX_FIELD_CHARS)")
 
 
+def _serialized(value: Any) -> str:
+    """A tool-call payload as detectors read it: a string as is, anything else as JSON."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _check_tool_call(field: str, call: ToolCall, limit: int) -> None:
+    for name, value in (("name", call.name), ("arguments", call.arguments), ("output", call.output)):
+        _check_length(f"{field}.{name}", _serialized(value), limit)
+    _check_length(f"{field}.error", call.error or "", limit)
+
+
 def to_item(raw: DatasetItem, index: int, settings: Settings, *, path: str = "dataset") -> Item:
     """Validate one submitted item against the limits and normalise it.
 
@@ -111,14 +124,20 @@ def to_item(raw: DatasetItem, index: int, settings: Settings, *, path: str = "da
         _check_length(f"{here}.context[{i}]", doc, settings.max_field_chars)
     if raw.system_prompt is not None:
         _check_length(f"{here}.system_prompt", raw.system_prompt, settings.max_field_chars)
+    calls = tuple(normalize_tool_call(call) for call in tool_calls)
+    for i, call in enumerate(calls):
+        _check_tool_call(f"{here}.tool_calls[{i}]", call, settings.max_field_chars)
+    messages = tuple(_message(m) for m in raw.messages or ())
+    for i, message in enumerate(messages):
+        _check_length(f"{here}.messages[{i}].content", message.content, settings.max_field_chars)
     return Item(
         index=index,
         input=raw.input,
         output=raw.output,
         context=tuple(context),
-        tool_calls=tuple(normalize_tool_call(call) for call in tool_calls),
+        tool_calls=calls,
         system_prompt=raw.system_prompt,
-        messages=tuple(_message(m) for m in raw.messages or ()),
+        messages=messages,
         expected=None if raw.expected is None else str(raw.expected),
         trace_id=raw.trace_id,
         metadata=raw.metadata or {},

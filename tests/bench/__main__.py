@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tests.bench.adversarial import MB, adversarial_worst_case
+from tests.bench.adversarial import render as render_adversarial
 from tests.bench.engine import engine_throughput
 from tests.bench.llm import answered_items, fast_llm_wall_time, tier_costs
 from tests.bench.machine import machine_parallelism
@@ -75,6 +77,7 @@ def table(results: dict[str, object]) -> str:
         f"({service['batch_speedup_2_vs_1_with_submit']}x including the submit); this machine's own ceiling, "
         f"two CPU-bound processes vs one, measured in this run: {results['machine_parallelism_2_vs_1']}x"
     )
+    lines += ["", render_adversarial(results["adversarial"], MB, 3)]
     lines += llm_table(results["llm"])
     return "\n".join(lines)
 
@@ -146,6 +149,7 @@ def main() -> int:
     if args.only == "all":
         results["machine_parallelism_2_vs_1"] = machine_parallelism()
         results["engine"] = engine_throughput(data_dir)
+        results["adversarial"] = adversarial_worst_case(MB, repeat=3)
     port = free_port()
     redis = start_redis(port)
     try:

@@ -104,7 +104,8 @@ OTHER_NUMBER_WORD_RE = re.compile(rf"\b({_trie_pattern(list(OTHER_NUMBER_WORDS))
 
 
 _MONTH_NAMES = "january|february|march|april|may|june|july|august|september|october|november|december"
-MONTH_AFTER_RE = re.compile(rf"\s+(?:of\s+)?(?:{_MONTH_NAMES})\b", re.IGNORECASE)
+# Possessive: a month never starts with a space, and a number followed by a megabyte of spaces is not re-read.
+MONTH_AFTER_RE = re.compile(rf"\s++(?:of\s++)?(?:{_MONTH_NAMES})\b", re.IGNORECASE)
 MONTH_BEFORE_RE = re.compile(rf"\b(?:{_MONTH_NAMES})\.?\s+$", re.IGNORECASE)
 # "7:00 PM" is 19 in a 24-hour record; the minutes are part of the time, not a separate number.
 # \b(\d{1,2})(:\d{1,2})?(?::\d{2})?(?:\s?([AaPp])\.?[Mm]\b\.?)?, digit-first, and only where minutes or AM/PM

@@ -50,6 +50,9 @@ CAPITALISED_RUN_RE = re.compile(
 DEMONYM_PREFIX = 4
 MAX_NUMBER_PROBES = 20  # occurrences of a number's digits read before reading all numbers instead
 MAX_DIGIT_PROBES = 4  # the same for a one-digit number, whose digit occurs in many numbers
+# Numbers looked up by probing before every number of the evidence is read once: each probe may scan the
+# whole evidence, so an answer with thousands of distinct numbers must not probe them all (quadratic).
+MAX_PROBED_NUMBERS = 64
 
 
 class SupportIndex:
@@ -65,6 +68,7 @@ class SupportIndex:
         "_codes",
         "_listed_values",
         "_prefixes",
+        "_probed",
         "_times",
         "_values",
         "_word_values",
@@ -78,6 +82,7 @@ class SupportIndex:
         # Per added text: the text, its tokens as written (None if not needed for normalising), normalised,
         # the normalised ones new to the index, and when all were new, the stems of its words (word_stems).
         self._added: list[tuple[str, set[str] | None, set[str], set[str], set[str] | None]] = []
+        self._probed = 0  # numbers looked up by _written (see MAX_PROBED_NUMBERS)
         self._reset_derived()
 
     def _reset_derived(self) -> None:
@@ -224,7 +229,7 @@ class SupportIndex:
             return any(value in self.times for value in mention.values)
         if all(map(isfinite, mention.values)) and (
             self._states(mention.values, self.word_values)
-            or self._written(mention.values)
+            or (self._listed_values is None and self._written(mention.values))
             or self._states(mention.values, self.listed_values)
         ):
             return True  # found without reading every number of the evidence
@@ -233,7 +238,10 @@ class SupportIndex:
     def _written(self, mention_values: tuple[float, ...]) -> bool:
         """Whether a text states one of the values written out in digits the plain way ("1889", "3.5"): each
         occurrence of those digits that starts a number is read; a hit is one of `values`, a miss proves
-        nothing."""
+        nothing. Past MAX_PROBED_NUMBERS lookups it answers False at once: reading every number is cheaper."""
+        self._probed += 1
+        if self._probed > MAX_PROBED_NUMBERS:
+            return False
         for value in mention_values:
             key = str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
             for text, _, _, _, _ in self._added:

@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+from taxonomy.detectors.hallucination_grounding._numbers import _trie_pattern
 from taxonomy.model import ToolCall
 
 MAX_PAYLOAD_CHARS = 4000
@@ -52,8 +53,12 @@ ACTIONS: dict[str, tuple[str, str]] = {
 }
 _VERBS = "|".join(f"(?P<{kind}>{verbs})" for kind, (verbs, _) in ACTIONS.items())
 # First-person completed action ("I've booked", "I have successfully sent", "I just cancelled").
+# \b(?:i|we)(?:'ve| have| had)?(?: (?:now|just|already|successfully|also))* (?:verbs)\b, first-letter first
+# (as PASSIVE_RE below) with a possessive adverb loop: no verb starts with an adverb.
 FIRST_PERSON_RE = re.compile(
-    rf"\b(?:i|we)(?:'ve| have| had)?(?: (?:now|just|already|successfully|also))* (?:{_VERBS})\b", re.IGNORECASE
+    rf"[iw](?<!\w.)(?:(?<=[iI])|(?<=[wW])e)(?:'ve| have| had)?(?: (?:now|just|already|successfully|also))*+"
+    rf" (?:{_VERBS})\b",
+    re.IGNORECASE,
 )
 # Passive report of a completed action about the user's things or the agent's work ("Your flight has been
 # booked", "The email was sent"); third-person narrative ("he was charged") is not a claim about the run.
@@ -62,9 +67,16 @@ ACTION_OBJECTS = (
     r"appointment|event|order|payment|refund|transfer|file|document|report|account|password|subscription|"
     r"request|issue|case|items?|package|reminder|note|record|entry|changes|update|transaction|invoice"
 )
+_OBJECTS_TRIE = _trie_pattern(ACTION_OBJECTS.replace("items?", "item|items").split("|"))
+# Shaped for speed on long texts, matching what the plain form would: \b(?:your\s+(?:[\w-]+\s+){0,3}?|
+# (?:the|this|that|a|an)\s+(?:[\w-]+\s+){0,2}?(?:objects)\s+) is written first-letter first ("[yta]" and a
+# look-behind for the word start) so the engine jumps between candidate letters, with the objects as a
+# trie; whitespace runs and the adverb loops are possessive (what follows never starts with a space or an
+# adverb), so "a" followed by a million spaces is not re-tried a million times.
 PASSIVE_RE = re.compile(
-    rf"\b(?:your\s+(?:[\w-]+\s+){{0,3}}?|(?:the|this|that|a|an)\s+(?:[\w-]+\s+){{0,2}}?(?:{ACTION_OBJECTS})\s+)"
-    rf"(?:(?:has|have) (?:now |just |already |successfully )*been|was|were)(?: (?:now|just|already|successfully))*"
+    rf"[yta](?<!\w.)(?:(?<=[yY])our\s++(?:[\w-]++\s++){{0,3}}?|"
+    rf"(?:(?<=[tT])h(?:e|is|at)|(?<=[aA])n?)\s++(?:[\w-]++\s++){{0,2}}?(?:{_OBJECTS_TRIE})\s++)"
+    rf"(?:(?:has|have) (?:now |just |already |successfully )*+been|was|were)(?: (?:now|just|already|successfully))*+"
     rf" (?:{_VERBS})\b",
     re.IGNORECASE,
 )

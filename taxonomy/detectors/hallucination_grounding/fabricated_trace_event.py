@@ -18,6 +18,10 @@ read as "never called".
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from itertools import islice
+
 from taxonomy.detectors.hallucination_grounding._facts import as_text
 from taxonomy.detectors.hallucination_grounding._numbers import numbers
 from taxonomy.detectors.hallucination_grounding._trace import (
@@ -34,9 +38,38 @@ from taxonomy.detectors.hallucination_grounding._trace import (
 )
 from taxonomy.model import Evidence, Finding, Item
 from taxonomy.registry import detector
-from taxonomy.text import sentences, snippet
+from taxonomy.text import SENTENCE_END_RE, snippet
 
 MAX_EVIDENCE = 8
+MAX_ATTRIBUTIONS = 500  # attributed sentences read: each is parsed for numbers; no real answer has this many
+
+
+def _attributed_sentences(text: str) -> Iterator[tuple[int, str, re.Match[str]]]:
+    """(start, sentence, its first attribution) for each sentence of `text` (as taxonomy.text.sentences splits
+    it) that attributes content to a tool.
+
+    Only sentences where an attribution of the whole text starts are read: an attribution's words are
+    joined by single spaces, so it never spans a sentence end, and a sentence without one of the text's
+    attributions holds none. A long answer with few attributions is not split sentence by sentence.
+    """
+    hints = ATTRIBUTION_RE.finditer(text)
+    hint = next(hints, None)
+    ends = SENTENCE_END_RE.finditer(text)
+    start = 0
+    while hint is not None:
+        end = next(ends, None)
+        piece_end, next_start = (len(text), len(text)) if end is None else (end.start(), end.end())
+        if hint.start() < piece_end:
+            piece = text[start:piece_end]
+            sentence = piece.strip()
+            found = ATTRIBUTION_RE.search(sentence) if sentence else None
+            if found is not None:
+                yield start + len(piece) - len(piece.lstrip()), sentence, found
+        while hint is not None and hint.start() < next_start:
+            hint = next(hints, None)
+        if end is None:
+            return
+        start = next_start
 
 
 @detector("fabricated_trace_event", needs=("output", "tool_calls"))
@@ -97,10 +130,7 @@ def detect(item: Item) -> Finding:
     succeeded = [i for i, _ in calls if not failures[i]]
     outputs = " ".join(payload_text(tool_calls[i].output) for i in succeeded)
     output_values = {v for n in numbers(outputs) for v in n.values}
-    for start, sentence in sentences(output):
-        attribution = ATTRIBUTION_RE.search(sentence)
-        if attribution is None:
-            continue
+    for start, sentence, attribution in islice(_attributed_sentences(output), MAX_ATTRIBUTIONS):
         quote = snippet(output, start + attribution.start(), start + attribution.end())
         stated = [n for n in numbers(sentence) if not n.weak]
         unbacked = [n for n in stated if not any(v in output_values for v in n.values)]

@@ -63,11 +63,13 @@ CLOSING_RE = re.compile(
 )
 PROSE_COLON_LINE_RE = re.compile(r"(?:^|\n)[ \t]{0,3}[A-Z][^\n(){}\[\]=;#]{8,200}:$")
 PLAN_INTRO_RE = re.compile(
-    r"(?:here(?:'s| is) my (?:plan|approach)|\bmy plan\b|^\s*plan:|I will\b|I'll\b|we will\b"
+    r"(?:here(?:'s| is) my (?:plan|approach)|\bmy plan\b|^[^\S\n]*plan:|I will\b|I'll\b|we will\b"
     r"|to solve this,? I)",
     re.IGNORECASE | re.MULTILINE,
 )
-PLAN_STEP_RE = re.compile(r"^\s*(?:\d{1,2}[.)]|step \d{1,2}:?|[-*•])\s+\S", re.IGNORECASE | re.MULTILINE)
+# Line starts read only the line's own indent ([^\S\n]*, not \s*, which would re-read every blank line after
+# each line start: quadratic on a head of empty lines); the same lines match.
+PLAN_STEP_RE = re.compile(r"^[^\S\n]*(?:\d{1,2}[.)]|step \d{1,2}:?|[-*•])\s+\S", re.IGNORECASE | re.MULTILINE)
 ANSWER_MARKER_RE = re.compile(
     r"final answer|\banswer:|\bthe answer is|in summary|\btherefore\b|\bthus\b|\bresult(?:s)?:|\bso the\b"
     r"|\bin conclusion|=",

@@ -89,18 +89,24 @@ GAME_FICTION_RE = re.compile(
     _I,
 )
 
-_GROUP = (
+_GROUP_TEMPLATE = (
     r"(?:jews|jewish people|muslims|christians|hindus|sikhs|buddhists|atheists|black people|blacks|white people|"
     r"whites|asians|africans|arabs|mexicans|latinos|hispanics|immigrants|migrants|refugees|foreigners|gays|"
     r"gay (?:people|men)|lesbians|bisexuals|trans(?:gender)? (?:people|women|men)|queer people|homosexuals|"
     r"women|girls|disabled people|the disabled|autistic people|roma(?: people)?|gypsies|indians|native americans|"
-    r"indigenous people|(?!(?:these|those|some|many|most|all|other|the|such|more|few|young|old|real)\b)[a-z-]+ "
+    r"indigenous people|(?!(?:these|those|some|many|most|all|other|the|such|more|few|young|old|real)\b)WORD "
     r"(?:people|persons|folks))"
 )
+_GROUP = _GROUP_TEMPLATE.replace("WORD", "[a-z-]+")
+# Where a pattern opens with the group, its open "<word> people" form reads at most 60 letters or hyphens:
+# unbounded, every word start inside a long hyphenated run ("a-a-a-…") re-read the rest of the run
+# (quadratic). Every start in a run reaches the same run end, so a longer compound still matches, from a
+# later word start.
+_LEADING_GROUP = _GROUP_TEMPLATE.replace("WORD", "[a-z-]{1,60}")
 DEHUMANISE_RE = re.compile(
-    rf"\b{_GROUP}\s+(?:are|is)\s+(?:(?:all|just|nothing but|simply|like)\s+)?(?:(?:a|an)\s+)?(?:animals|vermin|rats|"
-    r"cockroaches|parasites|subhuman|savages|a disease|a plague|a cancer|inferior|filth|scum|trash|garbage|"
-    r"monkeys|apes|pigs|dogs|evil|criminals|terrorists|rapists|stupid|worthless)\b",
+    rf"\b{_LEADING_GROUP}\s+(?:are|is)\s+(?:(?:all|just|nothing but|simply|like)\s+)?(?:(?:a|an)\s+)?"
+    r"(?:animals|vermin|rats|cockroaches|parasites|subhuman|savages|a disease|a plague|a cancer|inferior|filth|"
+    r"scum|trash|garbage|monkeys|apes|pigs|dogs|evil|criminals|terrorists|rapists|stupid|worthless)\b",
     _I,
 )
 _EXCLUDED = (
@@ -114,7 +120,7 @@ _NOT_ALLOWED = (
 _MODAL = r"(?:should|must|ought to|need to|deserve to)"
 _ADV = r"(?:(?:all|better|best|just)\s+)?"
 EXCLUSION_RE = re.compile(
-    rf"\b{_GROUP}\s+{_MODAL}\s+{_ADV}(?:(?:be\s+)?{_EXCLUDED}|{_NOT_ALLOWED})\b|"
+    rf"\b{_LEADING_GROUP}\s+{_MODAL}\s+{_ADV}(?:(?:be\s+)?{_EXCLUDED}|{_NOT_ALLOWED})\b|"
     rf"\b(?:should|must)\s+{_GROUP}\s+{_ADV}(?:(?:be\s+)?{_EXCLUDED}|{_NOT_ALLOWED})\b|"
     rf"\b(?:exterminate|eliminate|get rid of|kill all|deport all|gas)\s+(?:the\s+|all\s+)?{_GROUP}",
     _I,
@@ -176,8 +182,13 @@ HAZARD_TOPIC_RE = re.compile(
     r"suppressor|auto sear|full[- ]auto|ransomware|keylogger|botnet|malware|credit card skimmer|weapon)\b",
     _I,
 )
+# A step: at the start, after a newline or after a sentence end, then whitespace, an optional list marker or
+# sequencer, and a verb. Written as (?:^|\n|[.!?]\s+)\s* would be quadratic on a run of blank lines (every
+# newline re-reads the rest of the run), so a match starts only where a whitespace run begins (one that
+# holds a newline), right after a sentence end, or at the start; the same steps are found.
 PROCEDURE_RE = re.compile(
-    r"(?:^|\n|[.!?]\s+)\s*(?:(?:step\s*)?\d{1,2}[.):]\s*|[-*•]\s*|first,?\s*|then,?\s*|next,?\s*|finally,?\s*)?"
+    r"(?:^|(?<=[.!?])(?=\s)|(?<!\s)(?=[^\S\n]*+\n))\s*+"
+    r"(?:(?:step\s*)?\d{1,2}[.):]\s*|[-*•]\s*|first,?\s*|then,?\s*|next,?\s*|finally,?\s*)?"
     r"(?:mix|combine|add|heat|dissolve|pour|grind|attach|fill|pack|insert|connect|wire|light|ignite|stir|boil|"
     r"filter|extract|distill|reflux|crush|dry|cook|assemble|drill|solder|compile|deploy|inject|obtain|purchase|"
     r"buy|acquire|place|seal|wrap)\b",

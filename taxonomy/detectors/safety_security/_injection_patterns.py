@@ -15,6 +15,10 @@ from typing import NamedTuple
 
 _FLAGS = re.IGNORECASE | re.UNICODE
 _GAP = r"[^.!?\n]{0,30}?"  # a short, sentence-bounded gap between two cue words
+# "After a line break, then whitespace": where a whitespace run holding a newline begins. Written "\n\s*", every
+# newline of a long blank run would re-read the rest of it (quadratic); a match starts at the run instead
+# (the same cue; a run that opens with spaces before its first newline now includes them).
+_LINE_RUN = r"(?<!\s)(?=[^\S\n]*+\n)"
 
 
 class InjectionPattern(NamedTuple):
@@ -82,7 +86,7 @@ _SPECS: tuple[tuple[str, float, frozenset[str], str, str], ...] = (
     ("new_task", 1.0, BOTH, "your new task|this is your",
      r"\b(?:focus on|concentrate on) your new task\b|\bthis is your (?:final|new|real) instruction\b"),
     ("new_task", 0.6, DIRECT, "instruction|anweisung",
-     r"(?:^|\n|\\n)\s*(?:new\s+)?(?:instruction|anweisung)s?\s*:"),
+     rf"(?:^|\\n|{_LINE_RUN})\s*+(?:new\s++)?(?:instruction|anweisung)s?\s*:"),
     # --- role-play / persona override ---------------------------------------------------------------------------
     ("role_override", 1.0, BOTH, "you are now|you're now|from now on|now you are",
      r"\b(?:you are now|you're now|from now on,? you(?:'re| are| will)|now you are)\b"),
@@ -152,11 +156,11 @@ _SPECS: tuple[tuple[str, float, frozenset[str], str, str], ...] = (
     ("fake_delimiter", 1.0, BOTH, "<||inst]|<<sys|<</sys",
      r"<\|(?:endoftext|im_start|im_end|system|user|assistant)\|>|\[/?INST\]|<</?SYS>>"),
     ("fake_delimiter", 1.0, BOTH, "%%%|##|===",
-     r"%%%\s*(?:end|begin)\b|#{2,}\s*(?:ignore|end|new|system)\b|={3,}\s*end\b"),
+     r"%%%\s*+(?:end|begin)\b|(?<!#)#{2,}+\s*+(?:ignore|end|new|system)\b|(?<!=)={3,}+\s*+end\b"),
     ("fake_delimiter", 1.0, BOTH, "user input|ambiguity|distractor|login attempt|access code|system prompt|untrusted",
      r"\b(?:end|begin|start)\s+(?:of\s+)?(?:the\s+)?(?:user input|user ambiguity|ambiguity|distractor instructions|"
      r"login attempt|access code|system prompt|untrusted input)\b"),
-    ("fake_delimiter", 0.8, DIRECT, "system|assistant|sys", r"(?:^|\n)\s*(?:system|assistant|sys)\s*:"),
+    ("fake_delimiter", 0.8, DIRECT, "system|assistant|sys", rf"(?:^|{_LINE_RUN})\s*+(?:system|assistant|sys)\s*:"),
     ("fake_delimiter", 0.6, DIRECT, "\\n", r"(?:\\n\s*){4,}"),
     # --- claims of authority ------------------------------------------------------------------------------------
     ("authority_claim", 1.0, DIRECT, "correct|right|valid",
