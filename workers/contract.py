@@ -15,6 +15,7 @@ from msgspec import Meta
 from taxonomy.model import Decision, FeatureKind
 from workers.settings import Tier
 
+DetectorType = Literal["deterministic", "llm_judge", "hybrid"]
 RunStatus = Literal["queued", "processing", "completed", "failed", "cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
@@ -154,7 +155,7 @@ class Tag(msgspec.Struct, frozen=True, kw_only=True):
     decision: Decision
     severity: Annotated[float, Meta(ge=0, le=5)]
     confidence: Annotated[float, Meta(ge=0, le=1)]
-    detector_type_used: Literal["deterministic", "llm_judge", "hybrid"]
+    detector_type_used: DetectorType
     scoring_breakdown: ScoringBreakdown
     item_index: int
     judge_rationale: str | None = None

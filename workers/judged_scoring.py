@@ -18,16 +18,15 @@ from __future__ import annotations
 import msgspec
 
 from taxonomy.model import Decision, DetectionApproach, Finding, Item, Subcategory
-from workers.contract import EvidenceItem, ScoringBreakdown, Tag
+from workers.contract import EvidenceItem, Tag
 from workers.llm.prompts import tool_call_text
 from workers.llm.verdicts import CLAIM_SUBCATEGORIES, ClaimCheck, Verdict
 from workers.scoring import (
-    RISK_SCORE,
     SECURITY_BUCKET,
+    build_tag,
     detector_evidence,
     finding_severity,
     make_tag,
-    tag_id,
 )
 from workers.settings import Settings
 
@@ -312,34 +311,19 @@ def _judged_tag(
     run_id: str,
     item_index: int,
 ) -> Tag:
-    severity = round(_clamp(score.severity, 5.0), 2)
-    confidence = round(_clamp(score.confidence, 1.0), 3)
-    is_security = sub.bucket_id == SECURITY_BUCKET
-    breakdown = ScoringBreakdown(
-        impact=sub.default_impact,
-        risk=RISK_SCORE[sub.default_risk],
-        final_severity=severity,
-        final_confidence=confidence,
+    return build_tag(
+        sub,
+        decision=score.decision,
+        severity=round(_clamp(score.severity, 5.0), 2),
+        confidence=round(_clamp(score.confidence, 1.0), 3),
+        detector_type=score.detector_type,
+        run_id=run_id,
+        item_index=item_index,
+        rationale=f"{score.rationale} | {notes}" if notes else score.rationale,
+        metrics=metrics,
+        evidence=evidence,
         deterministic_weight=score.deterministic_weight,
         judge_weight=score.judge_weight,
-        security_weight=1.0 if is_security else 0.0,
-        security_override=sub.default_risk if is_security and score.decision == "fail" else None,
-        metric_agreement_bonus=score.bonus,
-        disagreement_penalty=score.penalty,
-    )
-    return Tag(
-        tag_id=tag_id(run_id, item_index, sub.id),
-        bucket_id=sub.bucket_id,
-        bucket_name=sub.bucket_name,
-        subcategory_id=sub.id,
-        subcategory_name=sub.name,
-        decision=score.decision,
-        severity=severity,
-        confidence=confidence,
-        detector_type_used=score.detector_type,
-        scoring_breakdown=breakdown,
-        item_index=item_index,
-        judge_rationale=f"{score.rationale} | {notes}" if notes else score.rationale,
-        eval_metric_values=metrics,
-        evidence_items=evidence,
+        bonus=score.bonus,
+        penalty=score.penalty,
     )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 
-from taxonomy.model import Finding, Subcategory
-from workers.contract import EvidenceItem, ScoringBreakdown, Tag
+from taxonomy.model import Decision, Finding, Subcategory
+from workers.contract import DetectorType, EvidenceItem, ScoringBreakdown, Tag
 
 RISK_SCORE = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 SECURITY_BUCKET = "safety_security"
@@ -50,35 +50,66 @@ def detector_evidence(finding: Finding, item_index: int) -> list[EvidenceItem]:
     ]
 
 
-def make_tag(sub: Subcategory, finding: Finding, *, run_id: str, item_index: int) -> Tag:
-    """Score one finding of the deterministic detector of `sub` on item `item_index`."""
-    severity = finding_severity(sub, finding)
-    confidence = round(min(1.0, max(0.0, finding.confidence)), 3)
+def build_tag(
+    sub: Subcategory,
+    *,
+    decision: Decision,
+    severity: float,
+    confidence: float,
+    detector_type: DetectorType,
+    run_id: str,
+    item_index: int,
+    rationale: str | None,
+    metrics: dict[str, float],
+    evidence: list[EvidenceItem],
+    deterministic_weight: float = 1.0,
+    judge_weight: float = 0.0,
+    bonus: float = 0.0,
+    penalty: float = 0.0,
+) -> Tag:
+    """The one place a Tag and its scoring breakdown are assembled (deterministic and judged tiers)."""
     is_security = sub.bucket_id == SECURITY_BUCKET
     breakdown = ScoringBreakdown(
         impact=sub.default_impact,
         risk=RISK_SCORE[sub.default_risk],
         final_severity=severity,
         final_confidence=confidence,
-        deterministic_weight=1.0,
-        judge_weight=0.0,
+        deterministic_weight=deterministic_weight,
+        judge_weight=judge_weight,
         security_weight=1.0 if is_security else 0.0,
-        security_override=sub.default_risk if is_security and finding.decision == "fail" else None,
+        security_override=sub.default_risk if is_security and decision == "fail" else None,
+        metric_agreement_bonus=bonus,
+        disagreement_penalty=penalty,
     )
-    evidence = detector_evidence(finding, item_index)
     return Tag(
         tag_id=tag_id(run_id, item_index, sub.id),
         bucket_id=sub.bucket_id,
         bucket_name=sub.bucket_name,
         subcategory_id=sub.id,
         subcategory_name=sub.name,
-        decision=finding.decision,
+        decision=decision,
         severity=severity,
         confidence=confidence,
-        detector_type_used="deterministic",
+        detector_type_used=detector_type,
         scoring_breakdown=breakdown,
         item_index=item_index,
-        judge_rationale=finding.rationale or None,
-        eval_metric_values=dict(finding.metrics),
+        judge_rationale=rationale,
+        eval_metric_values=metrics,
         evidence_items=evidence,
+    )
+
+
+def make_tag(sub: Subcategory, finding: Finding, *, run_id: str, item_index: int) -> Tag:
+    """Score one finding of the deterministic detector of `sub` on item `item_index`."""
+    return build_tag(
+        sub,
+        decision=finding.decision,
+        severity=finding_severity(sub, finding),
+        confidence=round(min(1.0, max(0.0, finding.confidence)), 3),
+        detector_type="deterministic",
+        run_id=run_id,
+        item_index=item_index,
+        rationale=finding.rationale or None,
+        metrics=dict(finding.metrics),
+        evidence=detector_evidence(finding, item_index),
     )

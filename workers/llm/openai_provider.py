@@ -9,9 +9,7 @@ llama.cpp understand. temperature is always 0. Retries are the SDK's (see worker
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from typing import Any, Literal
 
 import openai
@@ -22,7 +20,7 @@ from workers.llm.providers import (
     OPENAI_BASE_URL,
     attempts_made,
     call_deadline_s,
-    log_failure,
+    guarded_call,
     redact,
     resolve_key,
     status_failure,
@@ -66,33 +64,15 @@ class OpenAIProvider:
         )
 
     async def complete(self, request: JudgeRequest) -> JudgeReply:
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self._deadline_s):
-                reply = await self._complete(request)
-        except TimeoutError as exc:
-            failure: ProviderError = ProviderUnavailable(f"no answer within {self._deadline_s:g} s (call deadline)")
-            log_failure(self.name, self.model, exc, failure, None)
-            raise failure from None
-        except openai.OpenAIError as exc:
-            failure = self._failure(exc)
-            log_failure(self.name, self.model, exc, failure, getattr(exc, "status_code", None))
-            raise failure from None
-        except Exception as exc:  # anything else the SDK lets through: treat as transient, never crash the job
-            failure = ProviderUnavailable(f"unexpected error from the LLM provider ({type(exc).__name__})")
-            log_failure(self.name, self.model, exc, failure, None)
-            raise failure from None
-        log.debug(
-            "llm.call",
-            provider=self.name,
-            model=self.model,
-            input_tokens=reply.input_tokens,
-            output_tokens=reply.output_tokens,
-            truncated=reply.truncated,
+        return await guarded_call(
+            self.name,
+            self.model,
+            self._deadline_s,
+            self._complete(request),
+            sdk_error=openai.OpenAIError,
+            to_failure=self._failure,
             json_mode=self._json_mode,
-            ms=round((time.perf_counter() - started) * 1000, 1),
         )
-        return reply
 
     async def aclose(self) -> None:
         await self._client.close()

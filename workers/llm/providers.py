@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import structlog
 
@@ -158,3 +160,47 @@ def log_failure(provider: str, model: str, exc: BaseException, failure: Provider
         unusable=isinstance(failure, ProviderUnusable),
         reason=failure.reason,
     )
+
+
+async def guarded_call(
+    provider: str,
+    model: str,
+    deadline_s: float,
+    call: Awaitable[JudgeReply],
+    *,
+    sdk_error: type[Exception],
+    to_failure: Callable[[Any], ProviderError],
+    **log_fields: Any,
+) -> JudgeReply:
+    """Await one provider call under its deadline, turning every error into ProviderUnusable/Unavailable.
+
+    `sdk_error` is the SDK's base exception, mapped by `to_failure`; anything else the SDK lets through
+    is transient (never crash the job). Logs the call's usage, never its key.
+    """
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(deadline_s):
+            reply = await call
+    except TimeoutError as exc:
+        failure: ProviderError = ProviderUnavailable(f"no answer within {deadline_s:g} s (call deadline)")
+        log_failure(provider, model, exc, failure, None)
+        raise failure from None
+    except sdk_error as exc:
+        failure = to_failure(exc)
+        log_failure(provider, model, exc, failure, getattr(exc, "status_code", None))
+        raise failure from None
+    except Exception as exc:
+        failure = ProviderUnavailable(f"unexpected error from the LLM provider ({type(exc).__name__})")
+        log_failure(provider, model, exc, failure, None)
+        raise failure from None
+    log.debug(
+        "llm.call",
+        provider=provider,
+        model=model,
+        input_tokens=reply.input_tokens,
+        output_tokens=reply.output_tokens,
+        truncated=reply.truncated,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+        **log_fields,
+    )
+    return reply
