@@ -129,3 +129,14 @@ async def test_finalize_keeps_chunks_and_serves_the_spliced_result(store: RunSto
     assert (await store.open_chunk(tenant, rec.run_id, 0))[2] is None  # submitted items are dropped
     assert await store.finalize(msgspec.structs.replace(rec, status="completed"), header) is False
     assert await store.active_runs(tenant) == 0
+
+
+async def test_an_active_count_below_zero_heals_instead_of_lifting_the_limit(store: RunStore) -> None:
+    from workers.store import TooManyActiveRunsError
+
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    await store.redis.set(f"ms:{tenant}:active", -3)
+    await store.reserve_active(tenant, limit=1)
+    with pytest.raises(TooManyActiveRunsError):
+        await store.reserve_active(tenant, limit=1)
+    assert await store.active_runs(tenant) == 1

@@ -161,3 +161,9 @@ async def test_put_many_is_all_or_nothing_and_combines_with_what_is_stored(store
     stored = await store.put_many([trace(tenant, "tr-1", user_message="second"), trace(tenant, "tr-2")], combine=join)
     assert [t.user_message for t in stored] == ["first+second", "q tr-2"]
     assert (await store.get(tenant, "tr-1")).user_message == "first+second"  # type: ignore[union-attr]
+
+
+async def test_an_offset_past_the_end_is_an_empty_page_even_beyond_64_bits(store: TraceStore, tenant: str) -> None:
+    await store.put(trace(tenant, "t1"))
+    assert await store.list(tenant, offset=5) == ([], 1)
+    assert await store.list(tenant, offset=2**63 - 1) == ([], 1)

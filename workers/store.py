@@ -68,9 +68,11 @@ def _active_key(tenant: str) -> str:
     return f"{_PREFIX}:{tenant}:active"
 
 
-# Increment the active-run count unless it already reached the limit; -1 means "full".
+# Increment the active-run count unless it already reached the limit; -1 means "full". A count that went
+# below zero (a record written without a reservation, e.g. by an operator tool) heals to zero here.
 _RESERVE_LUA = """
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n < 0 then redis.call('SET', KEYS[1], 0) n = 0 end
 if n >= tonumber(ARGV[1]) then return -1 end
 return redis.call('INCR', KEYS[1])
 """

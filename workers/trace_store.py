@@ -158,7 +158,8 @@ class TraceStore:
         await self.redis.zremrangebyscore(index, 0, time.time() - self.ttl_s)
         if outcome is None and (session_id is None or agent_id is None):
             total = int(await self.redis.zcard(index))
-            ids = [i.decode() for i in await self.redis.zrevrange(index, offset, offset + limit - 1)] if limit else []
+            page = offset < total and limit > 0  # Redis refuses offsets beyond 64 bits; past the end is empty anyway
+            ids = [i.decode() for i in await self.redis.zrevrange(index, offset, offset + limit - 1)] if page else []
             return await self._present(tenant, index, ids), total
 
         def wanted(head: _Head) -> bool:

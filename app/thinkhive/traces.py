@@ -78,8 +78,9 @@ def check_limits(trace: Trace, settings: Settings) -> Trace:
     ):
         if count > limit:
             raise _refuse(trace, field, f"has {count} entries; the limit is {limit} ({setting})")
-    for field, text in _texts(trace):
-        if isinstance(text, str) and len(text) > settings.max_field_chars:
+    for field, value in _texts(trace):
+        text = value if isinstance(value, str) or value is None else msgspec.json.encode(value).decode()
+        if text is not None and len(text) > settings.max_field_chars:  # structured values count as JSON
             limit = settings.max_field_chars
             raise _refuse(trace, field, f"has {len(text)} characters; the limit is {limit} (MAX_FIELD_CHARS)")
     try:

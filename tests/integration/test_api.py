@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -232,7 +233,8 @@ def test_logs_carry_request_and_run_ids(service: Service) -> None:
 def test_active_runs_are_bounded_per_tenant_with_429_and_retry_after(redis_url: str, tmp_path: Path) -> None:
     from tests.conftest import start_service
 
-    idle = start_service(redis_url, tmp_path, workers=0, MAX_ACTIVE_RUNS_PER_TENANT="2")
+    tenant = f"busy-{uuid.uuid4().hex[:8]}"  # its own tenant: other tests' runs must not count
+    idle = start_service(redis_url, tmp_path, workers=0, MAX_ACTIVE_RUNS_PER_TENANT="2", DEFAULT_TENANT=tenant)
     try:
         with idle.client() as http:
             before = http.get(f"{FA}/runs/count").json()["count"]
