@@ -18,6 +18,7 @@ from app.auth import PROTECTED_PREFIXES, authenticate
 from app.errors import EXCEPTION_HANDLERS
 from app.idempotency import record_response, replay_or_claim
 from app.limits import enforce_rate_limit, rate_limit_headers
+from app.openapi_errors import served_document
 from app.request_id import request_id_middleware
 from app.services import Services
 from app.thinkhive import traces as trace_routes
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
             explanations=ExplanationStore(pool, ttl_s=settings.result_ttl_s),
             keys=KeyStore(pool, pepper=settings.key_pepper),
         )
+        served_document(app)  # the served OpenAPI document names each family's real error body
         if settings.dev_mode:
             log.warning("auth.dev_mode", detail="no API_KEY set: requests run keyless as the default tenant")
         log.info("app.started", redis=settings.redis_url.rsplit("@", 1)[-1], env=settings.env)
