@@ -46,12 +46,13 @@ def build_plan(catalogue: Catalogue, detectors: dict[str, Detector], options: Ru
     for sub in catalogue.subcategories.values():
         if selected is not None and sub.id not in selected:
             continue
-        if with_judge and sub.detection in JUDGED_DETECTION:
+        by_judge = with_judge and sub.detection in JUDGED_DETECTION
+        if by_judge:
             judged.append(sub)
         found = detectors.get(sub.id)
         if found is not None:
             checks.append((sub, found))
-        elif not (with_judge and sub.detection in JUDGED_DETECTION):
+        elif not by_judge:
             skipped[sub.id] = (
                 f"{sub.detection}: needs an LLM judge; tier {options.tier} runs deterministic detectors only"
             )

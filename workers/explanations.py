@@ -104,8 +104,6 @@ class Explanation(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 def _band(severity: float) -> str:
-    if severity <= 0:
-        return "low"
     if severity < 2:
         return "low"
     if severity < 3.5:
