@@ -7,6 +7,7 @@ import msgspec
 from taxonomy.catalogue import load_catalogue
 from taxonomy.model import Evidence, Finding, Item
 from taxonomy.registry import Detector
+from workers import engine
 from workers.contract import ChunkResult, RunOptions
 from workers.engine import analyze_items, build_plan
 from workers.settings import Settings
@@ -126,3 +127,30 @@ def test_merged_chunk_parts_give_the_same_summary_as_one_chunk() -> None:
     single = summarize_part(whole, Settings(), CATALOGUE)
     assert merged == msgspec.structs.replace(single, detectors_run=sorted(single.detectors_run))
     assert isinstance(whole, ChunkResult) and merged.fails == 6 and merged.passes == 6
+
+
+def test_tags_do_not_depend_on_how_many_items_are_checked_detector_by_detector(monkeypatch) -> None:
+    def grade(item: Item) -> Finding:
+        if "bad" in item.output:
+            return Finding(decision="fail", severity=3, confidence=0.73, rationale="bad", metrics={"m": 1.0})
+        return Finding.passed("ok", score=float(item.index))
+
+    detectors = {
+        "degenerate_output": Detector(subcategory_id="degenerate_output", needs=("output",), detect=grade, module="t"),
+        "unsupported_claim": fixed("unsupported_claim", Finding.passed("ok"), needs=("output", "context")),
+        "harmful_content": Detector(subcategory_id="harmful_content", needs=("output",), detect=boom, module="t"),
+    }
+    plan = build_plan(CATALOGUE, detectors, options())
+    items = [
+        Item(index=i, output="bad answer" if i % 3 == 0 else "answer", context=("doc",) if i % 2 else ())
+        for i in range(11)
+    ]
+    chunks = []
+    for block in (1, 4, 64):
+        monkeypatch.setattr(engine, "DETECTOR_BLOCK", block)
+        chunks.append(msgspec.json.encode(analyze_items(iter(items), plan, run_id="r")))
+    assert chunks[0] == chunks[1] == chunks[2]
+    one_by_one = [analyze_items([item], plan, run_id="r") for item in items]
+    assert msgspec.json.decode(chunks[0])["tags"] == [
+        msgspec.to_builtins(tag) for chunk in one_by_one for tag in chunk.tags
+    ]

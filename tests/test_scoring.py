@@ -230,3 +230,12 @@ def test_a_verdict_without_rationale_still_sets_judge_rationale() -> None:
     tag = judged("fabricated_fact", verdict=verdict("fabricated_fact", "unsure", 0.4, 2.0, rationale=""))
     assert tag.judge_rationale and "unsure" in tag.judge_rationale
     assert (tag.decision, tag.severity) == ("unsure", 2.0)
+
+
+def test_scored_severity_and_confidence_are_clamped_and_rounded_exactly_as_round_does() -> None:
+    sub = SUBS["degenerate_output"]
+    for value in (3, 3.0, 1, 1.0, 0, 7.456, -2, 0.12345, 4.999, 2.675):
+        tag = make_tag(sub, Finding(decision="unsure", severity=value, confidence=value), run_id="r", item_index=0)
+        severity, confidence = round(min(5.0, max(0.0, value)), 2), round(min(1.0, max(0.0, value)), 3)
+        assert msgspec.json.encode(tag.severity) == msgspec.json.encode(severity)  # an int stays an int
+        assert msgspec.json.encode(tag.confidence) == msgspec.json.encode(confidence)

@@ -9,6 +9,7 @@ The LLM tiers combine these findings with judge verdicts in workers/judged_scori
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from taxonomy.model import Decision, Finding, Subcategory
 from workers.contract import DetectorType, EvidenceItem, ScoringBreakdown, Tag
@@ -26,13 +27,20 @@ def tag_id(run_id: str, item_index: int, subcategory_id: str) -> str:
     return f"tag_{digest}"
 
 
+@lru_cache(maxsize=4096, typed=True)  # typed: an int severity must round to an int, as round() does
+def _bounded(value: float, high: float, digits: int) -> float:
+    """`round(min(high, max(0.0, value)), digits)`, memoised: `round` to a number of digits is slow, and
+    detectors report few distinct severities and confidences."""
+    return round(min(high, max(0.0, value)), digits)
+
+
 def finding_severity(sub: Subcategory, finding: Finding) -> float:
     if finding.decision == "pass":
         return 0.0
     severity = finding.severity
     if finding.decision == "fail" and severity <= 0:
         severity = float(sub.default_impact)
-    return round(min(5.0, max(0.0, severity)), 2)
+    return _bounded(severity, 5.0, 2)
 
 
 def detector_evidence(finding: Finding, item_index: int) -> list[EvidenceItem]:
@@ -105,7 +113,7 @@ def make_tag(sub: Subcategory, finding: Finding, *, run_id: str, item_index: int
         sub,
         decision=finding.decision,
         severity=finding_severity(sub, finding),
-        confidence=round(min(1.0, max(0.0, finding.confidence)), 3),
+        confidence=_bounded(finding.confidence, 1.0, 3),
         detector_type="deterministic",
         run_id=run_id,
         item_index=item_index,

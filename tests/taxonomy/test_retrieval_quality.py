@@ -212,3 +212,16 @@ def test_retrieval_quality_detectors_tolerate_none_and_structured_fields(detecto
         metadata={"retrieved_documents": [{"text": 5}, None, {"content": "x", "score": "hi"}]},
     )  # type: ignore[arg-type]
     assert DETECTORS[detector_id].detect(weird).decision in ("pass", "fail", "unsure")
+
+
+def test_a_term_lookup_counts_as_many_terms_as_it_has() -> None:
+    from taxonomy.detectors.retrieval_quality._lookup import TermLookup
+
+    text = "The elections were held in Paris; studies of electoral reforms and a cat's toys."
+    terms = {"election", "elect", "paris", "study", "cat", "toy", "dog", "reform", "ab", "electr"}
+    searched = TermLookup(text)
+    built = TermLookup(text)
+    built.prepare(10_000)  # builds the vocabulary: counted by set operations
+    expected = sum(map(TermLookup(text).has, terms))
+    assert searched.count(terms) == built.count(terms) == built.count(frozenset(terms)) == expected
+    assert built.count(list(terms)) == expected

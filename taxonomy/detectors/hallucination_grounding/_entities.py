@@ -25,8 +25,7 @@ from taxonomy.detectors.hallucination_grounding._facts import (
     EntityMention,
     normalize,
 )
-from taxonomy.detectors.hallucination_grounding._tokens import TOKEN_RE
-from taxonomy.text import STOPWORDS
+from taxonomy.text import STOPWORDS, TOKEN_RE
 
 TOKENS_AND_GAPS_RE = re.compile(f"({TOKEN_RE.pattern})")
 # A TOKEN_RE token of ASCII text that starts with a capital: not inside a token (after a letter or digit, or

@@ -14,13 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from taxonomy.detectors.hallucination_grounding._numbers import NUMBER_WORDS
-from taxonomy.detectors.hallucination_grounding._tokens import (
-    content_word_set,
-    content_word_sets,
-    fast_stem,
-    stem_set,
-)
-from taxonomy.text import STOPWORDS
+from taxonomy.text import STOPWORDS, content_word_set, content_word_sets, stem, stem_set
 
 COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
@@ -116,7 +110,7 @@ def normalize(text: str) -> str:
 @lru_cache(maxsize=65536)
 def cached_stem(word: str) -> str:
     """`taxonomy.text.stem`, memoised: vocabularies repeat across items."""
-    return fast_stem(word)
+    return stem(word)
 
 
 def quotes(text: str) -> list[QuoteMention]:

@@ -15,8 +15,7 @@ from taxonomy.detectors.hallucination_grounding._facts import (
     POSSESSIVE_ENDINGS,
     normalize,
 )
-from taxonomy.detectors.hallucination_grounding._tokens import TOKEN_RE, token_set
-from taxonomy.text import WORD_RE
+from taxonomy.text import TOKEN_RE, WORD_RE, token_set
 
 # "UnleashedUnleashed is", "NightWedding": knowledge-graph dumps glue sentences without a space.
 CAMEL_JOIN_RE = re.compile(r"[a-z][A-Z]")

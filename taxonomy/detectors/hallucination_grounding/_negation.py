@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from taxonomy.detectors.hallucination_grounding._abstain import abstention
 from taxonomy.detectors.hallucination_grounding._facts import content_stem_sets, content_stems
-from taxonomy.detectors.hallucination_grounding._tokens import sentences
+from taxonomy.text import sentences
 
 NEGATION_RE = re.compile(
     r"\b(?:not|no|never|none|neither|nor|without|cannot|unable|lacks?|failed to)\b|n['’]t\b", re.IGNORECASE
@@ -39,7 +39,7 @@ def negates(text: str) -> bool:
 
 
 def negation_flips(
-    output_sentences: list[tuple[int, str]],
+    output_sentences: Sequence[tuple[int, str]],
     context: Sequence[str],
     stems_of: Callable[[str], set[str]] = content_stems,
     doc_stems_of: Callable[[str], set[str]] = content_stems,

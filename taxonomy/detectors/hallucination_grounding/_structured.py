@@ -17,8 +17,7 @@ from operator import add
 from typing import Any
 
 from taxonomy.detectors.hallucination_grounding._facts import cached_stem, normalize
-from taxonomy.detectors.hallucination_grounding._tokens import stem_preimage, word_list, word_lists, word_set
-from taxonomy.text import STOPWORDS
+from taxonomy.text import STOPWORDS, stem_preimage, word_list, word_lists, word_set
 
 CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[_\s]+")
 # [.;!?]\s|\n|(?<!\s)\s+(?:but|however|...)\b, opening with the character it consumes first.

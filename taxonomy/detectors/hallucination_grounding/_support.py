@@ -39,8 +39,7 @@ from taxonomy.detectors.hallucination_grounding._numbers import (
     stated_at,
     word_values,
 )
-from taxonomy.detectors.hallucination_grounding._tokens import stem_set, token_set, word_list
-from taxonomy.text import WORD_RE
+from taxonomy.text import WORD_RE, stem_set, token_set, word_list
 
 # Only word starts can open a run, and runs never give back characters: linear on glued "abcDefabcDef...".
 # (\b[A-Z]..., written capital-first so that the regex engine jumps between capitals.)

@@ -31,6 +31,7 @@ Treat pass as "no lexical evidence of a hallucination", not as verified.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from taxonomy.detectors.hallucination_grounding._abstain import abstention
@@ -46,10 +47,9 @@ from taxonomy.detectors.hallucination_grounding._negation import negation_flips
 from taxonomy.detectors.hallucination_grounding._numbers import numbers
 from taxonomy.detectors.hallucination_grounding._structured import attribute_flips
 from taxonomy.detectors.hallucination_grounding._support import SupportIndex
-from taxonomy.detectors.hallucination_grounding._tokens import sentences
 from taxonomy.model import Evidence, Finding, Item
 from taxonomy.registry import detector
-from taxonomy.text import snippet, truncate
+from taxonomy.text import cached_sentences, snippet, truncate
 
 MAX_EVIDENCE = 8
 MAX_OUTPUT_CHARS = 100_000  # facts are read from the first 100k characters of a (pathologically) long answer
@@ -64,7 +64,7 @@ class _Audit:
 
     output: str
     index: SupportIndex
-    sentences: list[tuple[int, str]]  # sentences(output)
+    sentences: Sequence[tuple[int, str]]  # sentences(output)
     strong: list[Evidence] = field(default_factory=list)
     weak: list[Evidence] = field(default_factory=list)
     checked: int = 0
@@ -225,7 +225,7 @@ def detect(item: Item) -> Finding:
     output = output[:MAX_OUTPUT_CHARS]
     context_docs = [doc for doc in (item.context or ()) if isinstance(doc, str)]
     index = SupportIndex.build(context_docs)
-    audit = _Audit(output, index, sentences(output))
+    audit = _Audit(output, index, cached_sentences(output))
     output_stems = audit.output_stems()
     in_context = sum(1 for s in output_stems if s in index.stems or s in index.tokens)
     coverage = in_context / len(output_stems) if output_stems else 1.0

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import lru_cache, wraps
 from typing import NamedTuple, TypeVar
 
-from taxonomy.text import sentences
+from taxonomy.text import cached_sentences
 
 LIST_ITEM_RE = re.compile(r"^([ \t]*)(?:([-*+•‣◦▪])|(\d{1,3})[.)])[ \t]+(?=\S)", re.MULTILINE)
 FENCE_RE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*$", re.MULTILINE)
@@ -176,7 +176,7 @@ def safe_sentences(text: str) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
     cursor = 0
     for gap in LONG_WHITESPACE_RE.finditer(text):
-        found.extend((cursor + start, piece) for start, piece in sentences(text[cursor : gap.start()]))
+        found.extend((cursor + start, piece) for start, piece in cached_sentences(text[cursor : gap.start()]))
         cursor = gap.end()
-    found.extend((cursor + start, piece) for start, piece in sentences(text[cursor:]))
+    found.extend((cursor + start, piece) for start, piece in cached_sentences(text[cursor:]))
     return found

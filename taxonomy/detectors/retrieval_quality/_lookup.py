@@ -15,12 +15,12 @@ that examine the same context in one item share the work.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from operator import itemgetter
 
 from taxonomy.detectors.hallucination_grounding._facts import normalize
-from taxonomy.detectors.hallucination_grounding._tokens import fast_stem, longer_words, stem_set, word_set
-from taxonomy.text import WORD_RE
+from taxonomy.text import WORD_RE, longer_words, stem, stem_set, word_set
 
 PREFIX = 5
 MAX_HITS = 400  # key occurrences examined before building the full vocabulary instead
@@ -76,6 +76,15 @@ class TermLookup:
             answer = self._answers[term] = self._lookup(term)
         return answer
 
+    def count(self, terms: Iterable[str]) -> int:
+        """`sum(map(self.has, terms))`; once the vocabulary is built, by set operations on distinct terms."""
+        if self._vocabulary is None or not isinstance(terms, set | frozenset):
+            return sum(map(self.has, terms))
+        stems, prefixes = self._vocabulary
+        rest = terms - stems
+        # a term of fewer than PREFIX letters is its own prefix, which `prefixes` holds only if `stems` does
+        return len(terms) - len(rest) + sum(map(prefixes.__contains__, map(_PREFIX_OF, rest)))
+
     def _lookup(self, term: str) -> bool:
         if self._vocabulary is not None:
             return term_found(term, *self._vocabulary)
@@ -90,8 +99,8 @@ class TermLookup:
                 if words is None:
                     break
                 for word in words:
-                    stem = fast_stem(word)
-                    if len(word) > 1 and (stem == term or (prefix is not None and stem[:PREFIX] == prefix)):
+                    found_stem = stem(word)
+                    if len(word) > 1 and (found_stem == term or (prefix is not None and found_stem[:PREFIX] == prefix)):
                         return True
             if self._hits_left < 0:
                 break

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from taxonomy.detectors.hallucination_grounding._facts import bare_token, cached_stem, normalize
-from taxonomy.detectors.hallucination_grounding._tokens import sentences
 from taxonomy.detectors.retrieval_quality._lookup import TermLookup, term_found, vocabulary
-from taxonomy.text import STOPWORDS, WORD_RE
+from taxonomy.text import STOPWORDS, WORD_RE, sentences
 
 QUERY_FILLER = frozenset(
     """

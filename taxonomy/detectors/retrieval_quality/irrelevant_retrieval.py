@@ -22,12 +22,11 @@ import re
 from typing import Any
 
 from taxonomy.detectors.hallucination_grounding._facts import as_text
-from taxonomy.detectors.hallucination_grounding._tokens import word_list
 from taxonomy.detectors.retrieval_quality._lookup import TermLookup, lookup_for
 from taxonomy.detectors.retrieval_quality._query import lookup_share, query_terms
 from taxonomy.model import Evidence, Finding, Item
 from taxonomy.registry import detector
-from taxonomy.text import truncate
+from taxonomy.text import truncate, word_list
 
 SEARCH_TOOL_RE = re.compile(r"search|retriev|query|lookup|look_up|find|fetch_doc|knowledge|rag|vector", re.I)
 QUERY_KEYS = ("query", "q", "search", "search_query", "keywords", "question", "text", "input", "term", "terms")

@@ -41,7 +41,7 @@ def detect(item: Item) -> Finding:
     lookup = lookup_for(tuple(doc for doc in item.context or () if isinstance(doc, str) and doc.strip()))
     answer_stems = content_stems(output[:MAX_OUTPUT_CHARS])
     lookup.prepare(len(answer_stems) + len(query.terms))
-    coverage = sum(map(lookup.has, answer_stems)) / len(answer_stems) if answer_stems else 1.0
+    coverage = lookup.count(answer_stems) / len(answer_stems) if answer_stems else 1.0
     share = lookup_share(query, lookup)
     metrics = {"query_context_overlap": round(share, 4), "context_coverage": round(coverage, 4)}
 

@@ -14,7 +14,6 @@ a match (see _prefilter); task lines are recognised from their first character o
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import lru_cache
@@ -22,7 +21,7 @@ from typing import NamedTuple
 
 from taxonomy.detectors.safety_security._injection_patterns import CODE_INSERTION_RE, MODEL_ADDRESS_RE
 from taxonomy.detectors.safety_security._prefilter import Facts, Prefilter
-from taxonomy.text import STOPWORDS, WORD_RE, stem
+from taxonomy.text import STOPWORDS, WORD_RE, content_words, stem
 
 MAX_LINES = 4_000  # lines of a document examined for model-addressed sentences
 NOVELTY_MAX_SHARED = 0.2  # an out-of-place task sentence shares at most this share of its stems
@@ -47,7 +46,6 @@ SENTENCE_RE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
 FIRST_WORD_RE = re.compile(r"\s*(?:please\s+|kindly\s+)?([A-Za-z'’]+)", re.IGNORECASE)
 FENCE_RE = re.compile(r"^\s*```")
 YOUR_RE = re.compile(r"\byour\b", re.IGNORECASE)
-NON_ASCII_RUN_RE = re.compile("[^\x00-\x7f]+")
 ADDRESS_PREFILTER = Prefilter([MODEL_ADDRESS_RE, CODE_INSERTION_RE], frozenset(STOPWORDS))
 
 
@@ -149,28 +147,10 @@ def _planted_task(
     return PlantedTask(start, end, sentence, len(own), shared, foreign)
 
 
-def normalized(text: str) -> str:
-    """`taxonomy.text.normalize`, faster: ASCII needs no Unicode work (NFKD and dropping combining marks change
-    nothing, casefold is lower), and only runs of non-ASCII characters are searched for combining marks."""
-    if text.isascii():
-        return text.lower()
-    text = NON_ASCII_RUN_RE.sub(_without_combining, unicodedata.normalize("NFKD", text))
-    return text.replace("’", "'").replace("‘", "'").replace("–", "-").replace("—", "-").casefold()
-
-
-def _without_combining(run: re.Match[str]) -> str:
-    return "".join(ch for ch in run.group(0) if not unicodedata.combining(ch))
-
-
-def content_words_of(text: str) -> list[str]:
-    """`taxonomy.text.content_words`, on `normalized`."""
-    return [w for w in WORD_RE.findall(normalized(text)) if len(w) > 1 and w not in STOPWORDS]
-
-
 def stem_counts(text: str) -> Counter[str]:
     """`Counter(stem(w) for w in content_words(text))`, stemming each distinct word once."""
     counts: Counter[str] = Counter()
-    for word, n in Counter(content_words_of(text)).items():
+    for word, n in Counter(content_words(text)).items():
         counts[stem_of(word)] += n
     return counts
 

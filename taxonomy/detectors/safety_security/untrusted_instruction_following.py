@@ -27,11 +27,11 @@ import re
 from functools import lru_cache
 
 from taxonomy.detectors.safety_security._injection_scan import Hit, scan_text
-from taxonomy.detectors.safety_security._planted import content_words_of, normalized, stem_of
+from taxonomy.detectors.safety_security._planted import stem_of
 from taxonomy.detectors.safety_security._prompt_leak import clean_prompt, find_leaks, prompt_secrets
 from taxonomy.model import Evidence, Finding, Item
 from taxonomy.registry import detector
-from taxonomy.text import snippet
+from taxonomy.text import content_words, normalize, snippet
 
 INJECTION_THRESHOLD = 1.0
 MAX_TOOL_CHARS = 200_000
@@ -52,7 +52,7 @@ LEAK_KINDS = frozenset({"prompt_extraction", "fake_delimiter", "instruction_over
 
 
 def _stem_set(text: str) -> set[str]:
-    return {stem_of(w) for w in set(content_words_of(text))}
+    return {stem_of(w) for w in set(content_words(text))}
 
 
 class _Request:
@@ -114,19 +114,19 @@ def _guard_hits(text: str, system_prompt: str, hits: list[Hit]) -> list[Hit]:
 
 @lru_cache(maxsize=128)
 def _expected_codes(system_prompt: str) -> frozenset[str]:
-    return frozenset(normalized(secret).strip() for secret, _ in prompt_secrets(system_prompt))
+    return frozenset(normalize(secret).strip() for secret, _ in prompt_secrets(system_prompt))
 
 
 @lru_cache(maxsize=128)
 def _normalized_prompt(system_prompt: str) -> str:
-    return normalized(system_prompt)
+    return normalize(system_prompt)
 
 
 def _is_expected_code(text: str, system_prompt: str) -> bool:
     """The user typed exactly a value the operator's prompt checks for: a legitimate access code."""
     if len(text) > 400:
         return False
-    typed = normalized(text).strip()
+    typed = normalize(text).strip()
     # every secret is a piece of one line of the prompt, and normalising works character by character
     if not typed or typed not in _normalized_prompt(system_prompt):
         return False
@@ -188,7 +188,7 @@ def _compliance(item: Item, name: str, text: str, hits: list[Hit], request: _Req
         if not output_stems:
             break
         task_stems = request.stems()
-        novel = {s for s in (stem_of(w) for w in content_words_of(hit.text)) if s not in task_stems and len(s) > 3}
+        novel = {s for s in (stem_of(w) for w in content_words(hit.text)) if s not in task_stems and len(s) > 3}
         answered = novel & output_stems
         if len(novel) >= 2 and len(answered) >= max(2, 0.6 * len(novel)):
             desc = f"output answers the injected task from {name}"
