@@ -29,6 +29,7 @@ from taxonomy.catalogue import load_catalogue
 from taxonomy.registry import discover
 from workers.direct_lane import DirectLane
 from workers.explanation_store import ExplanationStore
+from workers.inline_lane import InlineLane
 from workers.keys import KeyStore
 from workers.logs import configure_logging
 from workers.queue import queue_client
@@ -57,13 +58,15 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = redis or queue_client(settings)
         store = RunStore(pool, ttl_s=settings.result_ttl_s)
-        lane = DirectLane(settings, store, catalogue, discover(settings.plugin_modules))
+        detectors = discover(settings.plugin_modules)
+        lane = DirectLane(settings, store, catalogue, detectors)
         holder["services"] = Services(
             settings=settings,
             store=store,
             queue=pool,
             catalogue=catalogue,
             lane=lane,
+            inline=InlineLane(settings, store, catalogue, detectors),
             traces=TraceStore(pool, ttl_s=settings.trace_ttl_s),
             explanations=ExplanationStore(pool, ttl_s=settings.result_ttl_s),
             keys=KeyStore(pool, pepper=settings.key_pepper),

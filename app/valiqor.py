@@ -12,12 +12,13 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from app import views
 from app.auth import caller_of, resolve_tenant
 from app.services import Services
-from workers.contract import AnalyzeRequest, RunRecord
+from workers.contract import AnalyzeRequest, RunRecord, RunResult
 from workers.credits import CreditStore
 from workers.direct_lane import reap_if_orphaned
 from workers.submission import submit_run
@@ -25,6 +26,11 @@ from workers.traces import trace_dataset_item
 from workers.webhooks.notify import notify_finished
 
 PREFIX = "/v2/failure-analysis"
+
+
+def prefers_async(request: Request[Any, Any, Any]) -> bool:
+    """RFC 7240 `Prefer: respond-async`: the client wants the 202 job envelope even for a run that is done."""
+    return any(part.strip().lower() == "respond-async" for part in request.headers.get("prefer", "").split(","))
 
 
 async def _record(svc: Services, tenant: str, run_id: str) -> RunRecord:
@@ -38,9 +44,27 @@ class FailureAnalysisController(Controller):
     path = PREFIX
     tags = ["valiqor failure analysis"]
 
-    @post("/analyze", status_code=202, operation_id="faAnalyze")
-    async def analyze(self, request: Request[Any, Any, Any], data: AnalyzeRequest, svc: Services) -> dict[str, Any]:
-        """Submit a dataset for failure analysis; answers 202 with job_id (= run_id) and a poll URL."""
+    @post(
+        "/analyze",
+        status_code=202,
+        operation_id="faAnalyze",
+        responses={
+            200: ResponseSpec(
+                data_container=RunResult,
+                generate_examples=False,
+                description="A small rule_based run, analysed inside the request: the complete FARunResult",
+            )
+        },
+    )
+    async def analyze(
+        self, request: Request[Any, Any, Any], data: AnalyzeRequest, svc: Services
+    ) -> Response[dict[str, Any]]:
+        """Submit a dataset for failure analysis.
+
+        A small rule_based run (INLINE_MAX_ITEMS, INLINE_MAX_BYTES) is analysed inside the request and answered
+        200 with the complete result, as the Valiqor API documents; `Prefer: respond-async` asks for the 202 job
+        envelope instead. Any other run answers 202 with job_id (= run_id) and a poll URL.
+        """
         tenant = resolve_tenant(request, svc.settings)
         mode, input_type = "minimal", "json"
         if data.dataset is None and data.trace_id is not None:  # analyse a stored trace
@@ -56,29 +80,38 @@ class FailureAnalysisController(Controller):
             settings=svc.settings,
             request_id=request.scope.get("state", {}).get("request_id"),
             start_direct=svc.lane.start,
+            run_inline=svc.inline.run,
             mode=mode,
             input_type=input_type,
             allowed_tiers=caller_of(request).tiers,
         )
-        return {
-            "job_id": record.run_id,
-            "run_id": record.run_id,
-            "job_type": "failure_analysis",
-            "status": record.status,
-            "total_items": record.total_items,
-            "poll_url": f"{PREFIX}/runs/{record.run_id}/status",
-            "result_url": f"{PREFIX}/runs/{record.run_id}",
-            "message": f"analysis of {record.total_items} item(s) queued",
-        }
+        if record.status == "completed" and not prefers_async(request):
+            body = await svc.store.result_json(tenant, record.run_id, record.n_chunks)
+            if body is not None:
+                return Response(body, status_code=200, media_type=MediaType.JSON)  # type: ignore[arg-type]
+        return Response(
+            {
+                "job_id": record.run_id,
+                "run_id": record.run_id,
+                "job_type": "failure_analysis",
+                "status": record.status,
+                "total_items": record.total_items,
+                "poll_url": f"{PREFIX}/runs/{record.run_id}/status",
+                "result_url": f"{PREFIX}/runs/{record.run_id}",
+                "message": f"analysis of {record.total_items} item(s) {record.status}",
+            },
+            status_code=202,
+        )
 
     @get("/runs/{run_id:str}/status", operation_id="faRunStatus")
     async def status(self, request: Request[Any, Any, Any], run_id: str, svc: Services) -> dict[str, Any]:
         """Progress of a run: queued / processing / completed / failed / cancelled."""
         tenant = resolve_tenant(request, svc.settings)
-        record = await _record(svc, tenant, run_id)
-        done = await svc.store.done_chunks(tenant, run_id) if record.status == "processing" else 0
-        workers = await svc.store.chunk_workers(tenant, run_id)
-        return views.job_status(record, done_chunks=done, workers=workers)
+        stored, done, workers = await svc.store.get_status(tenant, run_id)  # one round trip
+        if stored is None:
+            raise NotFoundException(f"run {run_id!r} not found")
+        record = await reap_if_orphaned(svc.store, stored)
+        return views.job_status(record, done_chunks=done if record.status == "processing" else 0, workers=workers)
 
     @get("/runs/{run_id:str}", operation_id="faGetRun", response_description="FARunResult")
     async def get_run(self, request: Request[Any, Any, Any], run_id: str, svc: Services) -> Response[Any]:

@@ -35,7 +35,7 @@ def test_run_starts_local_redis_api_and_worker_then_stops_cleanly(tmp_path: Path
             except httpx.HTTPError:
                 time.sleep(0.2)
         body = json.loads((REPO / "examples" / "seed-request.json").read_text())
-        run_id = httpx.post(f"{base}/v2/failure-analysis/analyze", json=body).json()["job_id"]
+        run_id = httpx.post(f"{base}/v2/failure-analysis/analyze", json=body).json()["run_id"]
         status = {}
         while time.monotonic() < deadline and status.get("status") != "completed":
             status = httpx.get(f"{base}/v2/failure-analysis/runs/{run_id}/status").json()

@@ -110,7 +110,9 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
     duration_ms: int = 0
     summary: Summary | None = None  # set when the run completes, for cheap listing
-    lane: Literal["queue", "direct"] = "queue"  # direct: brought its own LLM key, runs in the receiving API process
+    # direct: brought its own LLM key, runs in the receiving API process; inline: small rule_based run,
+    # analysed inside its submit request and stored completed (workers/inline_lane.py)
+    lane: Literal["queue", "direct", "inline"] = "queue"
     callback_url: str | None = None  # signed webhook on completion (checked against SSRF at submit)
     family: Literal["valiqor", "thinkhive"] = "valiqor"  # which API family the webhook payload speaks
     explain: ExplainOptions | None = None  # ThinkHive family: explanations are stored per trace on completion

@@ -184,4 +184,6 @@ class CreditStore:
         """Settle a terminal run's hold from its status: completed pays its tier's price, anything else is refunded."""
         if record.status not in TERMINAL_STATUSES:
             raise ValueError(f"run {record.run_id} is {record.status}; only finished runs are settled")
+        if tier_credits(record.options.tier, record.total_items) <= 0:  # a free run never holds credits
+            return Settlement(settled=False)
         return await self.settle(record.tenant, record.run_id, run_charge(record))

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
 import structlog
@@ -27,10 +24,9 @@ from taxonomy.catalogue import Catalogue
 from taxonomy.registry import Detector
 from workers.contract import TERMINAL_STATUSES, RunRecord
 from workers.credits import CreditStore
-from workers.jobs import fail_run, run_chunk
+from workers.jobs import api_job_context, fail_run, run_chunk
 from workers.llm.provider import ProviderUnusable
 from workers.llm.providers import make_provider
-from workers.pricing import parse_prices
 from workers.settings import Settings
 from workers.store import RunStore
 from workers.submission import now_iso, parse_iso
@@ -50,15 +46,7 @@ class DirectLane:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._running = asyncio.Semaphore(settings.worker_max_jobs)
         self._judge_slots = asyncio.Semaphore(settings.llm_max_concurrency)
-        self._ctx: dict[str, Any] = {
-            "settings": settings,
-            "store": store,
-            "catalogue": catalogue,
-            "detectors": detectors,
-            "worker_id": f"{socket.gethostname()}:{os.getpid()}:api",
-            "prices": parse_prices(settings.llm_prices),
-            "job_try": 1,
-        }
+        self._ctx = api_job_context(settings, store, catalogue, detectors, lane="api")
 
     def start(self, record: RunRecord, api_key: str) -> None:
         """Begin analysing `record` with `api_key` (held by the task only)."""

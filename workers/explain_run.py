@@ -10,23 +10,34 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from workers.contract import RunRecord, Tag
+from workers.contract import InputRecord, RunRecord, Tag
 from workers.explanation_store import ExplanationStore
-from workers.explanations import explain
+from workers.explanations import Explanation, explain
 from workers.store import RunStore
 from workers.submission import parse_iso
 from workers.trace_store import TraceStore
 
 
 async def store_explanations(
-    record: RunRecord, store: RunStore, explanations: ExplanationStore, traces: TraceStore
-) -> int:
-    """Explain every item of `record` (a completed ThinkHive run); returns how many were stored."""
+    record: RunRecord,
+    store: RunStore,
+    explanations: ExplanationStore,
+    traces: TraceStore,
+    *,
+    tags: list[Tag] | None = None,
+    inputs: list[InputRecord] | None = None,
+) -> list[Explanation]:
+    """Explain every item of `record` (a completed ThinkHive run); returns the explanations stored.
+
+    The run's tags and inputs are read from its stored chunks unless the caller passes all of them.
+    """
     options = record.explain
     if options is None:
-        return 0
-    tags = await store.load_tags(record.tenant, record.run_id, record.n_chunks)
-    inputs = await store.load_inputs(record.tenant, record.run_id, record.n_chunks)
+        return []
+    if tags is None:
+        tags = await store.load_tags(record.tenant, record.run_id, record.n_chunks)
+    if inputs is None:
+        inputs = await store.load_inputs(record.tenant, record.run_id, record.n_chunks)
     by_item: dict[int, list[Tag]] = defaultdict(list)
     for tag in tags:
         by_item[tag.item_index].append(tag)

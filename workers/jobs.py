@@ -8,6 +8,8 @@ re-delivered last chunk finalises again only if nobody did). A job that keeps fa
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from typing import Any, TypedDict
 
@@ -19,7 +21,7 @@ from arq.connections import ArqRedis
 from taxonomy.catalogue import Catalogue
 from taxonomy.model import Item
 from taxonomy.registry import Detector
-from workers.contract import TERMINAL_STATUSES, ChunkResult, RunRecord
+from workers.contract import TERMINAL_STATUSES, ChunkResult, InputRecord, RunRecord, RunResult, Tag
 from workers.credits import CreditStore
 from workers.engine import analyze_items, build_plan
 from workers.explain_run import store_explanations
@@ -28,10 +30,11 @@ from workers.judged_engine import analyze_items_judged
 from workers.llm.judge import Judge
 from workers.llm.provider import Provider, ProviderUnusable
 from workers.llm.redis_cache import RedisJudgeCache
+from workers.pricing import parse_prices
 from workers.settings import Settings
 from workers.store import RunStore
 from workers.submission import now_iso, parse_iso
-from workers.summary import result_header, summarize_part
+from workers.summary import SummaryPart, result_header, summarize_part
 from workers.trace_store import TraceStore
 from workers.webhooks.notify import notify_finished
 
@@ -51,6 +54,21 @@ class JobContext(TypedDict):
     job_try: int
     provider: Provider | None  # the worker's configured LLM judge (None: rule_based only)
     prices: dict[str, tuple[float, float]]
+
+
+def api_job_context(
+    settings: Settings, store: RunStore, catalogue: Catalogue, detectors: dict[str, Detector], lane: str
+) -> dict[str, Any]:
+    """The ctx for running chunk jobs inside an API process (the direct and inline lanes), as a worker would."""
+    return {
+        "settings": settings,
+        "store": store,
+        "catalogue": catalogue,
+        "detectors": detectors,
+        "worker_id": f"{socket.gethostname()}:{os.getpid()}:{lane}",
+        "prices": parse_prices(settings.llm_prices),
+        "job_try": 1,
+    }
 
 
 def _mark_processing(record: RunRecord) -> RunRecord | None:
@@ -115,6 +133,7 @@ async def run_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -> st
     if record.request_id:
         structlog.contextvars.bind_contextvars(request_id=record.request_id)
     job_started = now_iso()
+    known_parts: list[SummaryPart] | None = None
     if record.status == "queued" and record.n_chunks > 1:  # a one-chunk run goes straight to completed
         record = await store.update_record(tenant, run_id, _mark_processing) or record
     if already_done:
@@ -123,9 +142,11 @@ async def run_chunk(ctx: JobContext, tenant: str, run_id: str, chunk: int) -> st
         await fail_run(ctx, tenant, run_id, f"items of chunk {chunk} are missing (expired?)")
         return "failed"
     else:
-        done = await _analyze(ctx, record, chunk, items)
+        done, part = await _analyze(ctx, record, chunk, items)
+        if record.n_chunks == 1:  # the only part is in hand: finalising need not read it back
+            known_parts = [part]
     if done >= record.n_chunks:
-        return await _finalize(ctx, record, job_started)
+        return await _finalize(ctx, record, job_started, known_parts)
     return "analyzed"
 
 
@@ -156,8 +177,8 @@ async def _run_engine(ctx: JobContext, record: RunRecord, chunk: int, items: lis
     )
 
 
-async def _analyze(ctx: JobContext, record: RunRecord, chunk: int, items: list[Item]) -> int:
-    """Run the engine on a chunk and store its result; returns how many chunks of the run are done."""
+async def _analyze(ctx: JobContext, record: RunRecord, chunk: int, items: list[Item]) -> tuple[int, SummaryPart]:
+    """Run the engine on a chunk and store its result; returns how many chunks of the run are done, and its part."""
     started = time.perf_counter()
     result = await _run_engine(ctx, record, chunk, items)
     part = summarize_part(result, ctx["settings"], ctx["catalogue"])
@@ -171,42 +192,75 @@ async def _analyze(ctx: JobContext, record: RunRecord, chunk: int, items: list[I
         judge_calls=result.judge_calls,
         tokens=result.tokens_used,
     )
-    return done
+    return done, part
 
 
-async def _finalize(ctx: JobContext, record: RunRecord, job_started: str) -> str:
+async def _finalize(
+    ctx: JobContext, record: RunRecord, job_started: str, known_parts: list[SummaryPart] | None = None
+) -> str:
     """Merge the chunks' summary parts into the result header and mark the run completed (once).
 
-    `record` may be slightly stale; store.finalize re-checks the stored status under WATCH.
+    `record` may be slightly stale; store.finalize re-checks the stored status under WATCH. `known_parts`
+    are every chunk's parts when the caller has them all in hand (a one-chunk run it just analysed).
     """
     store = ctx["store"]
     tenant, run_id = record.tenant, record.run_id
-    parts = await store.load_parts(tenant, run_id, record.n_chunks)
+    parts = known_parts if known_parts is not None else await store.load_parts(tenant, run_id, record.n_chunks)
     if len(parts) < record.n_chunks:
         raise RuntimeError(f"only {len(parts)} of {record.n_chunks} chunk results are stored")
+    final, header = await completed_run(ctx, record, parts, started=record.started_at or job_started)
+    if not await store.finalize(final, header):  # cancelled (or finalised) meanwhile
+        return "skipped"
+    await announce_completed(ctx, final)
+    return "completed"
+
+
+async def completed_run(
+    ctx: JobContext,
+    record: RunRecord,
+    parts: list[SummaryPart],
+    *,
+    started: str,
+    tags: list[Tag] | None = None,
+    inputs: list[InputRecord] | None = None,
+) -> tuple[RunRecord, RunResult]:
+    """The completed record and result header of a run whose every chunk is analysed (nothing written yet
+    but a ThinkHive run's explanations, stored first so that "completed" means readable). `tags` and
+    `inputs`, when the caller holds all of them, spare reading them back from Redis.
+    """
     finished_at = now_iso()
-    started = record.started_at or job_started
     duration_ms = _ms_between(started, finished_at)
     final = _replace(record, status="completed", started_at=started, finished_at=finished_at, duration_ms=duration_ms)
     plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
     header = result_header(final, parts, catalogue=ctx["catalogue"], skipped=plan.skipped, prices=ctx["prices"])
     final = _replace(final, summary=header.summary)
-    if final.explain is not None:  # ThinkHive family: explanations first, so "completed" means readable
-        settings = ctx["settings"]
+    if final.explain is not None:
+        store, settings = ctx["store"], ctx["settings"]
         explained = await store_explanations(
             final,
             store,
             ExplanationStore(store.redis, ttl_s=settings.result_ttl_s),
             TraceStore(store.redis, ttl_s=settings.trace_ttl_s),
+            tags=tags,
+            inputs=inputs,
         )
         if explained:
             final = _replace(final, score=round(sum(e.overall_score for e in explained) / len(explained), 3))
-    if not await store.finalize(final, header):  # cancelled (or finalised) meanwhile
-        return "skipped"
-    await CreditStore(store.redis).settle_run(final)  # charges the run's held credits, exactly once
+    return final, header
+
+
+async def announce_completed(ctx: JobContext, final: RunRecord) -> None:
+    """After a run's completion is stored: charge its held credits (exactly once) and schedule its webhook."""
+    store = ctx["store"]
+    await CreditStore(store.redis).settle_run(final)
     await notify_finished(store.redis, ctx["settings"], final)
-    log.info("run.completed", items=record.total_items, fails=header.summary.total_failures_detected, ms=duration_ms)
-    return "completed"
+    summary = final.summary
+    log.info(
+        "run.completed",
+        items=final.total_items,
+        fails=summary.total_failures_detected if summary is not None else 0,
+        ms=final.duration_ms,
+    )
 
 
 def _ms_between(start_iso: str, end_iso: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import msgspec
 import structlog
 
 from workers.settings import Settings
@@ -22,12 +23,20 @@ _SHARED_PROCESSORS: list[structlog.types.Processor] = [
 ]
 
 
+_encode_json = msgspec.json.Encoder(enc_hook=repr).encode
+
+
+def _json_line(event: dict[str, object], **_: object) -> str:
+    """One log line as JSON, by msgspec (several times faster than json.dumps); odd values become repr()."""
+    return _encode_json(event).decode()
+
+
 def configure_logging(settings: Settings, *, stream: object = None) -> None:
     """Route structlog and stdlib logging through one handler; safe to call more than once."""
     out = stream if stream is not None else sys.stdout
     as_json = settings.log_json if settings.log_json is not None else not getattr(out, "isatty", bool)()
     renderer: list[structlog.types.Processor] = (
-        [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()]
+        [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer(serializer=_json_line)]
         if as_json
         else [structlog.dev.ConsoleRenderer()]
     )

@@ -107,6 +107,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_batch_max_jobs: Annotated[int, Meta(ge=1)] = 4  # each batch queue (QUEUE_NAME:normal, :low)
     worker_batch_poll_delay_s: Annotated[float, Meta(gt=0)] = 0.25  # batches need no 10 ms pickup; saves CPU
     worker_poll_delay_s: Annotated[float, Meta(gt=0)] = 0.01
+    # Inline lane (README "Performance"): small rule_based runs are analysed inside the submit request
+    inline_max_items: Annotated[int, Meta(ge=0)] = 10  # 0 turns the inline lane off
+    inline_max_bytes: Annotated[int, Meta(ge=0)] = 32_768  # the run's items as stored; bounds API CPU per submit
     queue_name: str = "misstep:queue"
 
     log_json: bool | None = None  # None = JSON unless stdout is a terminal

@@ -116,23 +116,65 @@ class RunStore:
         Either all of it is written or none: a run is never stored without its jobs, nor jobs without it.
         """
         key = _run_key(record.tenant, record.run_id)
-        now = time.time()
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, _encode(record), ex=self.ttl_s)
+            self._write_new_run(pipe, record)
             for n, chunk in enumerate(chunks):
                 pipe.set(f"{key}:items:{n}", _encode(chunk), ex=self.ttl_s)
-            pipe.zadd(_index_key(record.tenant), {record.run_id: now})
-            pipe.zremrangebyscore(_index_key(record.tenant), 0, now - self.ttl_s)
-            if record.project_name:
-                pipe.zadd(_projects_key(record.tenant), {record.project_name: now})
             for job in jobs:
                 pipe.psetex(job.job_key, job.expires_ms, job.payload)
                 pipe.zadd(job.queue_name, {job.job_id: job.score_ms})
             await pipe.execute()
 
+    async def create_completed_run(
+        self, record: RunRecord, result: ChunkResult, part: SummaryPart, header: RunResult
+    ) -> None:
+        """Store a run analysed before it was ever stored (the inline lane) in its final state, in one transaction.
+
+        `record` is completed and `result` is its only chunk; what a finalised queued run holds is written
+        (record, chunk tags, inputs and part, result header, index), and nothing is left half-written.
+        """
+        key = _run_key(record.tenant, record.run_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self._write_new_run(pipe, record)
+            self._write_chunk(pipe, key, result, part)
+            pipe.set(f"{key}:result", _encode_json(header), ex=self.ttl_s)
+            await pipe.execute()
+
+    def _write_new_run(self, pipe: Pipeline, record: RunRecord) -> None:
+        """Queue the writes of a new run: its record, its index entry and its project."""
+        now = time.time()
+        pipe.set(_run_key(record.tenant, record.run_id), _encode(record), ex=self.ttl_s)
+        pipe.zadd(_index_key(record.tenant), {record.run_id: now})
+        pipe.zremrangebyscore(_index_key(record.tenant), 0, now - self.ttl_s)
+        if record.project_name:
+            pipe.zadd(_projects_key(record.tenant), {record.project_name: now})
+
+    def _write_chunk(self, pipe: Pipeline, key: str, result: ChunkResult, part: SummaryPart) -> None:
+        """Queue the writes of one analysed chunk: tags, inputs, summary part, done mark, worker count."""
+        n = result.chunk_index
+        pipe.set(f"{key}:tags:{n}", _encode_json(result.tags), ex=self.ttl_s)
+        pipe.set(f"{key}:inputs:{n}", _encode_json(result.inputs), ex=self.ttl_s)
+        pipe.set(f"{key}:part:{n}", _encode(part), ex=self.ttl_s)
+        pipe.sadd(f"{key}:done", n)
+        pipe.expire(f"{key}:done", self.ttl_s)
+        if result.worker_id:
+            pipe.hincrby(f"{key}:workers", result.worker_id, 1)
+            pipe.expire(f"{key}:workers", self.ttl_s)
+
     async def get_record(self, tenant: str, run_id: str) -> RunRecord | None:
         raw = await self.redis.get(_run_key(tenant, run_id))
         return _decode_record(raw) if raw is not None else None
+
+    async def get_status(self, tenant: str, run_id: str) -> tuple[RunRecord | None, int, dict[str, int]]:
+        """What a status answer needs, in one round trip: the record, chunks done and chunks per worker."""
+        key = _run_key(tenant, run_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(key)
+            pipe.scard(f"{key}:done")
+            pipe.hgetall(f"{key}:workers")
+            raw, done, workers = await pipe.execute()
+        record = _decode_record(raw) if raw is not None else None
+        return record, int(done), {k.decode(): int(v) for k, v in workers.items()}
 
     async def beat(self, tenant: str, run_id: str, ttl_s: int) -> None:
         """A direct-lane run's owner is alive (the key lapses `ttl_s` after its last beat)."""
@@ -204,26 +246,14 @@ class RunStore:
     async def save_chunk(self, tenant: str, run_id: str, result: ChunkResult, part: SummaryPart) -> int:
         """Store a chunk's tags, inputs and summary part (idempotent); returns how many chunks are done."""
         key = _run_key(tenant, run_id)
-        n = result.chunk_index
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"{key}:tags:{n}", _encode_json(result.tags), ex=self.ttl_s)
-            pipe.set(f"{key}:inputs:{n}", _encode_json(result.inputs), ex=self.ttl_s)
-            pipe.set(f"{key}:part:{n}", _encode(part), ex=self.ttl_s)
-            pipe.sadd(f"{key}:done", n)
-            pipe.expire(f"{key}:done", self.ttl_s)
-            if result.worker_id:
-                pipe.hincrby(f"{key}:workers", result.worker_id, 1)
-                pipe.expire(f"{key}:workers", self.ttl_s)
+            self._write_chunk(pipe, key, result, part)
             pipe.scard(f"{key}:done")
             replies = await pipe.execute()
         return int(replies[-1])
 
     async def done_chunks(self, tenant: str, run_id: str) -> int:
         return int(await self.redis.scard(f"{_run_key(tenant, run_id)}:done"))
-
-    async def chunk_workers(self, tenant: str, run_id: str) -> dict[str, int]:
-        raw = await self.redis.hgetall(f"{_run_key(tenant, run_id)}:workers")
-        return {k.decode(): int(v) for k, v in raw.items()}
 
     async def load_parts(self, tenant: str, run_id: str, n_chunks: int) -> list[SummaryPart]:
         return [_decode_part(raw) for raw in await self._arrays(tenant, run_id, "part", n_chunks)]
@@ -265,14 +295,20 @@ class RunStore:
     async def result_json(self, tenant: str, run_id: str, n_chunks: int) -> bytes | None:
         """The complete result as JSON: the stored header with every chunk's tags and inputs spliced in.
 
-        The chunk arrays are stored JSON-encoded, so a 10,000-item result is served without decoding
-        and re-encoding its tags.
+        One round trip. The chunk arrays are stored JSON-encoded, so a 10,000-item result is served without
+        decoding and re-encoding its tags.
         """
-        header = await self.redis.get(f"{_run_key(tenant, run_id)}:result")
+        key = _run_key(tenant, run_id)
+        chunks = range(n_chunks)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(f"{key}:result")
+            if n_chunks:
+                pipe.mget([f"{key}:tags:{n}" for n in chunks])
+                pipe.mget([f"{key}:inputs:{n}" for n in chunks])
+            header, *arrays = await pipe.execute()
         if header is None:
             return None
-        tags = await self._arrays(tenant, run_id, "tags", n_chunks)
-        inputs = await self._arrays(tenant, run_id, "inputs", n_chunks)
+        tags, inputs = ([raw for raw in found if raw is not None] for found in (arrays or [[], []]))
         return _splice(_splice(header, b'"failure_tags":[]', tags), b'"inputs":[]', inputs)
 
     async def list_records(self, tenant: str) -> list[RunRecord]:

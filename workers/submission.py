@@ -8,9 +8,10 @@ For a tenant with a credit balance the run's price is held first and given back 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+import msgspec
 import structlog
 
 from taxonomy.catalogue import Catalogue
@@ -25,6 +26,7 @@ from workers.store import RunStore, TooManyActiveRunsError
 from workers.webhooks.ssrf import UnsafeCallbackUrl, check_callback_url
 
 log = structlog.get_logger("misstep.submission")
+_encode = msgspec.msgpack.Encoder().encode
 
 
 class SubmissionError(ValueError):
@@ -119,6 +121,16 @@ def uses_own_key(request: AnalyzeRequest, options: RunOptions) -> bool:
     return options.tier != "rule_based" and bool(request.openai_api_key)
 
 
+def runs_inline(options: RunOptions, items: list[Item], n_chunks: int, settings: Settings) -> bool:
+    """Whether a run is small enough to be analysed inside its submit request (workers/inline_lane.py)."""
+    if options.tier != "rule_based" or n_chunks != 1 or len(items) > settings.inline_max_items:
+        return False
+    try:
+        return len(_encode(items)) <= settings.inline_max_bytes
+    except OverflowError:  # an integer beyond 64 bits: the queue path's store refuses it with a clear error
+        return False
+
+
 def validate_dataset(request: AnalyzeRequest, settings: Settings) -> list[Item]:
     """Turn the request's dataset into Items, or explain exactly what is wrong with it."""
     if request.dataset is None:
@@ -176,11 +188,13 @@ async def submit_run(
     explain: ExplainOptions | None = None,
     priority: Priority = "high",
     allowed_tiers: frozenset[str] | None = None,
+    run_inline: Callable[[RunRecord, list[Item]], Awaitable[RunRecord]] | None = None,
 ) -> RunRecord:
-    """Validate, store and enqueue a run; returns its queued record.
+    """Validate, store and enqueue a run; returns its record (queued, or already completed when inline).
 
     A run judged with the request's own openai_api_key is not enqueued: `start_direct(record, key)` runs
-    it in this process, so the key never reaches Redis.
+    it in this process, so the key never reaches Redis. A small rule_based run is analysed right here by
+    `run_inline(record, items)` when given, and stored only once completed (workers/inline_lane.py).
     """
     items = validate_dataset(request, settings)
     options = resolve_options(request, items, catalogue, settings, allowed_tiers)
@@ -196,6 +210,7 @@ async def submit_run(
         )
     size = settings.chunk_size
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    inline = run_inline is not None and not direct and runs_inline(options, items, len(chunks), settings)
     record = RunRecord(
         run_id=new_run_id(),
         tenant=tenant,
@@ -209,7 +224,7 @@ async def submit_run(
         project_name=request.project_name,
         trace_id=request.trace_id,
         request_id=request_id,
-        lane="direct" if direct else "queue",
+        lane="direct" if direct else "inline" if inline else "queue",
         callback_url=request.callback_url,
         mode=mode,  # type: ignore[arg-type]
         family=family,  # type: ignore[arg-type]
@@ -218,6 +233,8 @@ async def submit_run(
     )
     credits = CreditStore(store.redis)
     await _hold_credits(credits, record)
+    if record.lane == "inline" and run_inline is not None:
+        return await _complete_inline(record, items, run_inline, credits)
     try:
         await store.reserve_active(tenant, settings.max_active_runs_per_tenant)
     except TooManyActiveRunsError as exc:
@@ -240,3 +257,21 @@ async def submit_run(
         "run.submitted", run_id=record.run_id, items=len(items), chunks=len(chunks), tenant=tenant, lane=record.lane
     )
     return record
+
+
+async def _complete_inline(
+    record: RunRecord,
+    items: list[Item],
+    run_inline: Callable[[RunRecord, list[Item]], Awaitable[RunRecord]],
+    credits: CreditStore,
+) -> RunRecord:
+    """Analyse and store a small run right here; nothing is stored, and its credits come back, if that fails.
+
+    It logs one line, run.completed (with lane "inline"), instead of a queued run's submitted, analysed
+    and completed lines.
+    """
+    try:
+        return await run_inline(record, items)
+    except BaseException:
+        await credits.refund(record.tenant, record.run_id)
+        raise

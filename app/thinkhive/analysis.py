@@ -176,6 +176,7 @@ async def start_analysis(
             explain=msgspec.structs.replace(explain, outcomes=outcomes),
             priority=priority,
             allowed_tiers=caller_of(request).tiers,
+            run_inline=svc.inline.run,
         )
     except BaseException:
         if claim is not None:

@@ -54,17 +54,28 @@ def table(results: dict[str, object]) -> str:
     lines += [f"    {name:34} {us:>8} µs" for name, us in list(engine["cpu_us_per_item_by_detector"].items())[:12]]
     service = results["service"]
     lines.append("")
-    lines.append("End-to-end latency, single-item rule_based run, submit -> completed (polling client):")
+    lines.append("End-to-end latency, single-item rule_based run, submit -> completed as the client sees it:")
     for row in service["latency"]:
         lines.append(
             f"  {row['concurrency']:>3} clients: p50 {row['p50_ms']:>7} ms  p90 {row['p90_ms']:>7} ms  "
             f"p99 {row['p99_ms']:>7} ms  (n={row['n']})"
         )
-    front = service["http_front"]
-    lines.append(
-        f"HTTP front (one API process): {front['submits_per_s']} submits/s, p50 {front['p50_ms']} ms, "
-        f"p99 {front['p99_ms']} ms"
-    )
+    for key, label in (
+        ("latency_respond_async", "the same, answered 202 (Prefer: respond-async) and polled"),
+        ("latency_queued", "every run queued for a worker (INLINE_MAX_ITEMS=0), polled"),
+    ):
+        lines.append(f"  {label}:")
+        for row in service[key]:
+            lines.append(
+                f"    {row['concurrency']:>3} clients: p50 {row['p50_ms']:>7} ms  p90 {row['p90_ms']:>7} ms  "
+                f"p99 {row['p99_ms']:>7} ms  (n={row['n']})"
+            )
+    for key, label in (("http_front", "inline analysis"), ("http_front_enqueue_only", "enqueue only")):
+        front = service[key]
+        lines.append(
+            f"HTTP front (one API process, single-item submits, {label}): {front['submits_per_s']} submits/s, "
+            f"p50 {front['p50_ms']} ms, p99 {front['p99_ms']} ms"
+        )
     for workers in (1, 2):
         b = service[f"batch_{workers}_worker"]
         lines.append(

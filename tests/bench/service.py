@@ -34,26 +34,32 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99), "n": len(ordered)}
 
 
-async def _client(base: str, host: str, runs: int, poll_s: float) -> list[float]:
+async def _client(base: str, host: str, runs: int, poll_s: float, prefer_async: bool) -> list[float]:
+    """One client submitting runs one after another, as the Valiqor SDK does: a 200 answer is the completed
+    result; a 202 is polled on the status endpoint until the run is finished."""
     from urllib.parse import urlsplit
 
     url = urlsplit(base)
     reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    headers = {"prefer": "respond-async"} if prefer_async else {}
     latencies = []
     try:
         for _ in range(runs):
             started = time.perf_counter()
-            writer.write(encode_post(host, f"{FA}/analyze", SINGLE))
+            writer.write(encode_post(host, f"{FA}/analyze", SINGLE, headers))
             status, _, body = await _read_reply(reader)
-            assert status == 202, body
-            run_id = json.loads(body)["job_id"]
-            poll = encode_get(host, f"{FA}/runs/{run_id}/status")
-            while True:
-                writer.write(poll)
-                _, _, body = await _read_reply(reader)
-                if json.loads(body)["status"] in ("completed", "failed", "cancelled"):
-                    break
-                await asyncio.sleep(poll_s)
+            assert status in (200, 202), body
+            answer = json.loads(body)
+            if status == 202:  # like the SDK, poll without reading the envelope's status
+                poll = encode_get(host, f"{FA}/runs/{answer['run_id']}/status")
+                while True:
+                    writer.write(poll)
+                    _, _, body = await _read_reply(reader)
+                    answer = json.loads(body)
+                    if answer["status"] in ("completed", "failed", "cancelled"):
+                        break
+                    await asyncio.sleep(poll_s)
+            assert answer["status"] == "completed", answer
             latencies.append(time.perf_counter() - started)
     finally:
         writer.close()
@@ -61,14 +67,15 @@ async def _client(base: str, host: str, runs: int, poll_s: float) -> list[float]
 
 
 def end_to_end_latency(
-    service: Service, concurrency: int, runs_per_client: int, poll_s: float = 0.001
+    service: Service, concurrency: int, runs_per_client: int, poll_s: float = 0.001, *, prefer_async: bool = False
 ) -> dict[str, Any]:
-    """Submit-to-completed latency of single-item rule_based runs, as a client polling the status sees it."""
+    """Submit-to-completed latency of single-item rule_based runs as a client sees it: the 200 answer of an
+    inline run, or (with `prefer_async`, or for a queued run) polling the status endpoint after the 202."""
     host = service.base_url.removeprefix("http://")
 
     async def main() -> list[float]:
         results = await asyncio.gather(
-            *(_client(service.base_url, host, runs_per_client, poll_s) for _ in range(concurrency))
+            *(_client(service.base_url, host, runs_per_client, poll_s, prefer_async) for _ in range(concurrency))
         )
         return [x for r in results for x in r]
 
@@ -82,7 +89,7 @@ def http_front(service: Service, requests: int = 4000, concurrency: int = 32) ->
     started = time.perf_counter()
     replies = asyncio.run(send_all(service.base_url, payload, concurrency))
     elapsed = time.perf_counter() - started
-    ok = sum(r.status == 202 for r in replies)
+    ok = sum(r.status in (200, 202) for r in replies)
     return {
         "requests": requests,
         "accepted": ok,
@@ -116,7 +123,7 @@ def batch(service: Service, items: list[dict[str, Any]]) -> dict[str, Any]:
         started = time.perf_counter()
         response = http.post(f"{FA}/analyze", content=body, headers={"content-type": "application/json"})
         assert response.status_code == 202, response.text[:500]
-        run_id = response.json()["job_id"]
+        run_id = response.json()["run_id"]
         while http.get(f"{FA}/runs/{run_id}/status").json()["status"] not in ("completed", "failed"):
             time.sleep(0.02)
         elapsed = time.perf_counter() - started
@@ -136,24 +143,39 @@ def batch(service: Service, items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+PRODUCTION_LIKE = {"ENV": "dev", "MAX_ACTIVE_RUNS_PER_TENANT": "100000"}  # loggers cached as in production
+
+
 def run_service_benchmarks(redis_url: str, workdir: Path, batch_items: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    service = start_service(redis_url, workdir / "latency", workers=2, MAX_ACTIVE_RUNS_PER_TENANT="100000")
+    service = start_service(redis_url, workdir / "latency", workers=2, **PRODUCTION_LIKE)
     try:
         out["latency"] = [
             end_to_end_latency(service, 1, 200),
             end_to_end_latency(service, 8, 60),
             end_to_end_latency(service, 64, 10),
         ]
+        out["latency_respond_async"] = [  # the same runs, answered 202 and polled (Prefer: respond-async)
+            end_to_end_latency(service, 1, 200, prefer_async=True),
+            end_to_end_latency(service, 8, 60, prefer_async=True),
+        ]
     finally:
         service.stop()
-    front = start_service(redis_url, workdir / "front", workers=0, MAX_ACTIVE_RUNS_PER_TENANT="100000")
-    try:
-        out["http_front"] = http_front(front)
+    queued = start_service(redis_url, workdir / "queued", workers=2, INLINE_MAX_ITEMS="0", **PRODUCTION_LIKE)
+    try:  # every run through the queue and a worker
+        out["latency_queued"] = [end_to_end_latency(queued, 1, 200), end_to_end_latency(queued, 8, 60)]
     finally:
-        front.stop()
+        queued.stop()
+    for name, extra in (("http_front", {}), ("http_front_enqueue_only", {"INLINE_MAX_ITEMS": "0"})):
+        front = start_service(redis_url, workdir / name, workers=0, **PRODUCTION_LIKE, **extra)
+        try:
+            out[name] = http_front(front)
+        finally:
+            front.stop()
     for workers in (1, 2):
-        service = start_service(redis_url, workdir / f"batch{workers}", workers=workers, WORKER_MAX_JOBS="2")
+        service = start_service(
+            redis_url, workdir / f"batch{workers}", workers=workers, WORKER_MAX_JOBS="2", **PRODUCTION_LIKE
+        )
         try:
             out[f"batch_{workers}_worker"] = batch(service, batch_items)
         finally:

@@ -104,8 +104,8 @@ async def test_fifty_concurrent_submits_against_credits_for_ten_accept_exactly_t
             assert error["quota_limit"] == error["available"] == 0.0
             assert "Required: 0.5, available: 0" in error["message"]
         assert int(await redis.get(f"ms:{tenant}:credits:balance")) == 0
-        held = (await http.get(f"{FA}/credits/balance")).json()
-        assert held == {"balance": 0.0, "reserved": 5.0, "used": 0.0, "enforced": True}
+        held = (await http.get(f"{FA}/credits/balance")).json()  # runs may have finished meanwhile
+        assert held["balance"] == 0.0 and held["reserved"] + held["used"] == 5.0 and held["enforced"] is True
 
         statuses = await _wait_finished(http, [a.json()["run_id"] for a in accepted])
         assert statuses == ["completed"] * 10

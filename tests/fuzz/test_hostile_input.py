@@ -106,7 +106,7 @@ def test_nul_bytes_are_analysed_like_any_character(service: Service) -> None:
     }
     with service.client() as http:
         accepted = http.post(ANALYZE, json={"dataset": [item]})
-        assert accepted.status_code == 202, accepted.text
+        assert accepted.status_code == 200, accepted.text  # small: analysed inline
         run_id = accepted.json()["run_id"]
         assert service.wait_completed(run_id)["status"] == "completed"
         result = http.get(f"/v2/failure-analysis/runs/{run_id}").json()

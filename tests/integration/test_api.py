@@ -16,10 +16,13 @@ SEED = json.loads((REPO / "examples" / "seed-request.json").read_text())
 
 
 def submit(service: Service, body: dict[str, object]) -> str:
+    """The run id of a submit: 200 with the complete result for a small (inline) run, else 202 with a job."""
     with service.client() as http:
         response = http.post(f"{FA}/analyze", json=body)
-    assert response.status_code == 202, response.text
-    return str(response.json()["job_id"])
+    assert response.status_code in (200, 202), response.text
+    answer = response.json()
+    assert response.status_code == 202 or answer["status"] == "completed", answer
+    return str(answer["run_id"])
 
 
 def test_seed_example_tags_berlin_as_unsupported_and_passes_the_faithful_answer(service: Service) -> None:
@@ -218,8 +221,11 @@ def test_taxonomy_endpoints_serve_the_whole_catalogue(service: Service) -> None:
 
 
 def test_logs_carry_request_and_run_ids(service: Service) -> None:
+    queued = {"dataset": SEED["dataset"] * 6}  # 12 items: over INLINE_MAX_ITEMS, so a worker analyses it
     with service.client() as http:
-        response = http.post(f"{FA}/analyze", json=SEED, headers={"X-Request-ID": "req-trace-me-42"})
+        response = http.post(f"{FA}/analyze", json=queued, headers={"X-Request-ID": "req-trace-me-42"})
+        inline = http.post(f"{FA}/analyze", json=SEED, headers={"X-Request-ID": "req-inline-43"})
+    assert inline.status_code == 200
     run_id = response.json()["job_id"]
     service.wait_completed(run_id)
     assert response.headers["x-request-id"] == "req-trace-me-42"
@@ -228,13 +234,18 @@ def test_logs_carry_request_and_run_ids(service: Service) -> None:
     analysed = [e for e in lines if e.get("event") == "chunk.analyzed" and e.get("run_id") == run_id]
     assert submitted and submitted[0]["request_id"] == "req-trace-me-42"
     assert analysed and analysed[0]["request_id"] == "req-trace-me-42" and analysed[0]["job_id"].startswith(run_id)
+    inline_id = inline.json()["run_id"]  # an inline run logs one line, in its request's context
+    completed = [e for e in lines if e.get("event") == "run.completed" and e.get("run_id") == inline_id]
+    assert [(e["request_id"], e["lane"]) for e in completed] == [("req-inline-43", "inline")]
 
 
 def test_active_runs_are_bounded_per_tenant_with_429_and_retry_after(redis_url: str, tmp_path: Path) -> None:
     from tests.conftest import start_service
 
     tenant = f"busy-{uuid.uuid4().hex[:8]}"  # its own tenant: other tests' runs must not count
-    idle = start_service(redis_url, tmp_path, workers=0, MAX_ACTIVE_RUNS_PER_TENANT="2", DEFAULT_TENANT=tenant)
+    idle = start_service(  # no worker, no inline lane: submitted runs stay queued
+        redis_url, tmp_path, workers=0, MAX_ACTIVE_RUNS_PER_TENANT="2", DEFAULT_TENANT=tenant, INLINE_MAX_ITEMS="0"
+    )
     try:
         with idle.client() as http:
             before = http.get(f"{FA}/runs/count").json()["count"]

@@ -96,7 +96,7 @@ def test_an_otlp_trace_is_analysed_by_the_valiqor_family_by_trace_id(hooked: Ser
     provider.shutdown()
     with hooked.client() as http:
         submitted = http.post("/v2/failure-analysis/analyze", json={"trace_id": trace_id})
-        assert submitted.status_code == 202, submitted.text
+        assert submitted.status_code in (200, 202), submitted.text
         run_id = submitted.json()["run_id"]
         assert hooked.wait_completed(run_id)["status"] == "completed"
         result = http.get(f"/v2/failure-analysis/runs/{run_id}").json()

@@ -37,7 +37,9 @@ EXPLAIN = {
 @pytest.fixture(scope="module")
 def queued(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     tmp = tmp_path_factory.mktemp("idempotency")
-    running = start_service(redis_url, tmp, workers=0, API_KEY="vq_test_0123456789abcdef", SYNC_WAIT_S="0")
+    running = start_service(  # no worker and no inline lane: every run stays queued
+        redis_url, tmp, workers=0, API_KEY="vq_test_0123456789abcdef", SYNC_WAIT_S="0", INLINE_MAX_ITEMS="0"
+    )
     yield running
     running.stop()
 

@@ -84,7 +84,7 @@ async def test_a_valiqor_submit_burst_gets_429_with_retry_after_and_passes_after
     key = await mint()
     with _client(limited, key) as http:
         passed, refused = _until_refused(lambda: http.post(f"{FA}/analyze", json={"dataset": [ITEM]}))
-        assert len(passed) >= SUBMIT_BURST and all(a.status_code == 202 for a in passed)
+        assert len(passed) >= SUBMIT_BURST and all(a.status_code == 200 for a in passed)  # small: inline
         first = passed[0].headers
         assert first["ratelimit-limit"] == str(SUBMIT_BURST)
         assert first["ratelimit-remaining"] == str(SUBMIT_BURST - 1)
@@ -94,7 +94,7 @@ async def test_a_valiqor_submit_burst_gets_429_with_retry_after_and_passes_after
         assert body["retry_after_seconds"] == wait and "rate limit" in body["detail"]
         time.sleep(wait)
         again = http.post(f"{FA}/analyze", json={"dataset": [ITEM]})
-        assert again.status_code == 202, again.text
+        assert again.status_code == 200, again.text
         assert again.headers["ratelimit-limit"] == str(SUBMIT_BURST)
 
 

@@ -39,7 +39,7 @@ def hooked(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def analyze(service: Service, callback_url: str) -> str:
     with service.client() as http:
         response = http.post(f"{FA}/analyze", json={"dataset": DATASET, "callback_url": callback_url})
-    assert response.status_code == 202, response.text
+    assert response.status_code == 200, response.text  # a small run, analysed inline: its webhook still goes
     run_id = str(response.json()["run_id"])
     assert service.wait_completed(run_id)["status"] == "completed"
     return run_id
