@@ -112,16 +112,27 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """The HTTP API: one process, or API_PROCESSES processes on one port (each builds its app from the env)."""
     import uvicorn
 
     from app.main import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_config=None,
-    )
+    host, port = args.host or settings.host, args.port or settings.port
+    if settings.api_processes > 1:
+        from workers.logs import configure_logging
+
+        configure_logging(settings)
+        os.environ.update(HOST=host, PORT=str(port))  # each process's Settings (dev mode) see the real bind
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            workers=settings.api_processes,
+            host=host,
+            port=port,
+            log_config=None,
+        )
+        return EXIT_OK
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return EXIT_OK
 
 

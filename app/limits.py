@@ -18,7 +18,7 @@ from litestar.types import Message, Scope
 from app.auth import caller_of
 from app.errors import ApiError
 from app.services import Services
-from workers.ratelimit import Budget, Decision, RateLimiter, limit_of, whole_seconds
+from workers.ratelimit import Budget, Decision, limit_of, whole_seconds
 
 SUBMIT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _STATE_KEY = "rate_limit"
@@ -42,7 +42,7 @@ async def enforce_rate_limit(request: Request[Any, Any, Any], svc: Services) -> 
     """
     caller = caller_of(request)
     budget = budget_of(request.method, request.url.path)
-    decision = await RateLimiter(svc.queue, svc.settings).take(caller.tenant, caller.key_id, budget)
+    decision = await svc.limiter.take(caller.tenant, caller.key_id, budget)
     request.scope["state"][_STATE_KEY] = decision
     if not decision.allowed:
         wait = max(1, whole_seconds(decision.retry_after_s))

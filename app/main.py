@@ -33,6 +33,7 @@ from workers.inline_lane import InlineLane
 from workers.keys import KeyStore
 from workers.logs import configure_logging
 from workers.queue import queue_client
+from workers.ratelimit import RateLimiter
 from workers.settings import Settings
 from workers.store import RunStore
 from workers.trace_store import TraceStore
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
             traces=TraceStore(pool, ttl_s=settings.trace_ttl_s),
             explanations=ExplanationStore(pool, ttl_s=settings.result_ttl_s),
             keys=KeyStore(pool, pepper=settings.key_pepper),
+            limiter=RateLimiter(pool, settings),
         )
         served_document(app)  # the served OpenAPI document names each family's real error body
         if settings.dev_mode:

@@ -11,6 +11,7 @@ from workers.direct_lane import DirectLane
 from workers.explanation_store import ExplanationStore
 from workers.inline_lane import InlineLane
 from workers.keys import KeyStore
+from workers.ratelimit import RateLimiter
 from workers.settings import Settings
 from workers.store import RunStore
 from workers.trace_store import TraceStore
@@ -29,3 +30,4 @@ class Services:
     traces: TraceStore
     explanations: ExplanationStore
     keys: KeyStore
+    limiter: RateLimiter  # per API key token buckets (workers/ratelimit.py)

@@ -21,6 +21,7 @@ from app.services import Services
 from workers.contract import AnalyzeRequest, RunRecord, RunResult
 from workers.credits import CreditStore
 from workers.direct_lane import reap_if_orphaned
+from workers.inline_lane import InlineCall
 from workers.submission import submit_run
 from workers.traces import trace_dataset_item
 from workers.webhooks.notify import notify_finished
@@ -72,6 +73,7 @@ class FailureAnalysisController(Controller):
             if trace is not None:
                 data = msgspec.structs.replace(data, dataset=[trace_dataset_item(trace)])
                 mode, input_type = "full", "trace"
+        inline = InlineCall(svc.inline)
         record = await submit_run(
             data,
             tenant=tenant,
@@ -80,15 +82,13 @@ class FailureAnalysisController(Controller):
             settings=svc.settings,
             request_id=request.scope.get("state", {}).get("request_id"),
             start_direct=svc.lane.start,
-            run_inline=svc.inline.run,
+            run_inline=inline.run,
             mode=mode,
             input_type=input_type,
             allowed_tiers=caller_of(request).tiers,
         )
-        if record.status == "completed" and not prefers_async(request):
-            body = await svc.store.result_json(tenant, record.run_id, record.n_chunks)
-            if body is not None:
-                return Response(body, status_code=200, media_type=MediaType.JSON)  # type: ignore[arg-type]
+        if inline.result_json is not None and not prefers_async(request):
+            return Response(inline.result_json, status_code=200, media_type=MediaType.JSON)  # type: ignore[arg-type]
         return Response(
             {
                 "job_id": record.run_id,

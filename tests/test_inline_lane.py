@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from taxonomy.catalogue import Catalogue, load_catalogue
 from taxonomy.registry import discover
 from workers.contract import AnalyzeRequest, DatasetItem, RunOptions, RunRecord
-from workers.inline_lane import InlineLane
+from workers.inline_lane import InlineCall, InlineLane
 from workers.intake import to_item
 from workers.settings import Settings
 from workers.store import RunStore
@@ -55,17 +55,19 @@ async def test_an_inline_run_is_stored_completed_with_its_result_and_no_active_c
     settings: Settings, store: RunStore, catalogue: Catalogue
 ) -> None:
     tenant = f"inline-{uuid.uuid4().hex[:8]}"
-    lane = InlineLane(settings, store, catalogue, discover())
+    call = InlineCall(InlineLane(settings, store, catalogue, discover()))
     request = AnalyzeRequest(dataset=[DatasetItem(input="Capital of France?", output="Berlin.", context=["Paris."])])
     record = await submit_run(
-        request, tenant=tenant, store=store, catalogue=catalogue, settings=settings, run_inline=lane.run
+        request, tenant=tenant, store=store, catalogue=catalogue, settings=settings, run_inline=call.run
     )
     assert record.status == "completed" and record.lane == "inline" and record.summary is not None
     assert await store.get_record(tenant, record.run_id) == record
     assert await store.active_runs(tenant) == 0  # never queued, never counted
-    status, done, workers = await store.get_status(tenant, record.run_id)
-    assert status == record and done == 1 and [w.endswith(":inline") for w in workers] == [True]
-    body = msgspec.json.decode(await store.result_json(tenant, record.run_id, record.n_chunks))
+    status, _, workers = await store.get_status(tenant, record.run_id)
+    assert status == record and [w.endswith(":inline") for w in workers] == [True]
+    stored = await store.result_json(tenant, record.run_id, record.n_chunks)
+    assert call.result_json == stored  # the submit's answer is what a later GET of the result reads
+    body = msgspec.json.decode(stored)
     assert body["status"] == "completed" and [i["item_index"] for i in body["inputs"]] == [0]
     assert any(t["subcategory_id"] == "unsupported_claim" and t["decision"] == "fail" for t in body["failure_tags"])
     assert await store.redis.zcard(settings.queue_name) == 0

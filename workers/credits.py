@@ -107,6 +107,11 @@ def _key(tenant: str, what: str) -> str:
     return f"ms:{tenant}:credits:{what}"
 
 
+def holds_credits(record: RunRecord) -> bool:
+    """Whether a run's tier costs credits, so that a hold may exist for it (free runs never hold any)."""
+    return tier_credits(record.options.tier, record.total_items) > 0
+
+
 def run_charge(record: RunRecord) -> float:
     """What a finished run costs: its tier's price per item when completed; failed or cancelled runs are free."""
     return tier_credits(record.options.tier, record.total_items) if record.status == "completed" else 0.0
@@ -184,6 +189,6 @@ class CreditStore:
         """Settle a terminal run's hold from its status: completed pays its tier's price, anything else is refunded."""
         if record.status not in TERMINAL_STATUSES:
             raise ValueError(f"run {record.run_id} is {record.status}; only finished runs are settled")
-        if tier_credits(record.options.tier, record.total_items) <= 0:  # a free run never holds credits
+        if not holds_credits(record):
             return Settlement(settled=False)
         return await self.settle(record.tenant, record.run_id, run_charge(record))

@@ -19,13 +19,15 @@ import structlog
 from taxonomy.catalogue import Catalogue
 from taxonomy.model import Item
 from taxonomy.registry import Detector
-from workers.contract import RunRecord
-from workers.engine import analyze_items, build_plan
+from workers.contract import RunOptions, RunRecord
+from workers.engine import Plan, analyze_items, build_plan
 from workers.jobs import announce_completed, api_job_context, completed_run
 from workers.settings import Settings
 from workers.store import RunStore
 from workers.submission import now_iso
 from workers.summary import summarize_part
+
+PLANS_KEPT = 64
 
 
 class InlineLane:
@@ -33,17 +35,27 @@ class InlineLane:
 
     def __init__(self, settings: Settings, store: RunStore, catalogue: Catalogue, detectors: dict[str, Detector]):
         self._ctx = api_job_context(settings, store, catalogue, detectors, lane="inline")
+        self._plans: dict[RunOptions, Plan] = {}
 
-    async def run(self, record: RunRecord, items: list[Item]) -> RunRecord:
-        """Analyse `record`'s `items` (one chunk) and store the completed run; returns its final record."""
+    def _plan(self, options: RunOptions) -> Plan:
+        """The run's plan; a process sees few distinct option sets, so plans are kept (at most PLANS_KEPT)."""
+        plan = self._plans.get(options)
+        if plan is None:
+            if len(self._plans) >= PLANS_KEPT:
+                self._plans.clear()
+            plan = self._plans[options] = build_plan(self._ctx["catalogue"], self._ctx["detectors"], options)
+        return plan
+
+    async def run(self, record: RunRecord, items: list[Item]) -> tuple[RunRecord, bytes]:
+        """Analyse `record`'s `items` (one chunk) and store the completed run; returns its final record and
+        its complete result JSON (what GET /runs/{id} will answer)."""
         ctx = self._ctx
         settings, store = ctx["settings"], ctx["store"]
         structlog.contextvars.bind_contextvars(run_id=record.run_id, lane="inline")  # the request's log context
         started_at = now_iso()
-        plan = build_plan(ctx["catalogue"], ctx["detectors"], record.options)
         result = analyze_items(
             items,
-            plan,
+            self._plan(record.options),
             run_id=record.run_id,
             budget_ms=settings.detector_budget_ms,
             worker_id=ctx["worker_id"],
@@ -57,7 +69,19 @@ class InlineLane:
             tags=result.tags,
             inputs=result.inputs,
         )
-        await store.create_completed_run(final, result, part, header)
+        body = await store.create_completed_run(final, result, header)
         # charges credits, schedules the webhook, logs run.completed (the run's one log line)
         await announce_completed(ctx, final)  # type: ignore[arg-type]
-        return final
+        return final, body
+
+
+class InlineCall:
+    """One submit's use of the lane, as submit_run's `run_inline`: keeps the result JSON for the answer."""
+
+    def __init__(self, lane: InlineLane) -> None:
+        self._lane = lane
+        self.result_json: bytes | None = None
+
+    async def run(self, record: RunRecord, items: list[Item]) -> RunRecord:
+        record, self.result_json = await self._lane.run(record, items)
+        return record

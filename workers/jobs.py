@@ -22,7 +22,7 @@ from taxonomy.catalogue import Catalogue
 from taxonomy.model import Item
 from taxonomy.registry import Detector
 from workers.contract import TERMINAL_STATUSES, ChunkResult, InputRecord, RunRecord, RunResult, Tag
-from workers.credits import CreditStore
+from workers.credits import CreditStore, holds_credits
 from workers.engine import analyze_items, build_plan
 from workers.explain_run import store_explanations
 from workers.explanation_store import ExplanationStore
@@ -252,7 +252,8 @@ async def completed_run(
 async def announce_completed(ctx: JobContext, final: RunRecord) -> None:
     """After a run's completion is stored: charge its held credits (exactly once) and schedule its webhook."""
     store = ctx["store"]
-    await CreditStore(store.redis).settle_run(final)
+    if holds_credits(final):
+        await CreditStore(store.redis).settle_run(final)
     await notify_finished(store.redis, ctx["settings"], final)
     summary = final.summary
     log.info(

@@ -31,6 +31,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_timeout_s: Annotated[float, Meta(gt=0)] = 2.0  # connect and command timeout of the API's Redis client
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 8000
+    api_processes: Annotated[int, Meta(ge=1, le=64)] = 1  # `misstep serve` processes sharing the port
     http_keep_alive_s: Annotated[int, Meta(ge=1)] = 75  # above common load-balancer idle timeouts (60 s)
 
     # Auth: with api_key unset and env=dev, requests run for the default tenant without a key.

@@ -125,20 +125,25 @@ class RunStore:
                 pipe.zadd(job.queue_name, {job.job_id: job.score_ms})
             await pipe.execute()
 
-    async def create_completed_run(
-        self, record: RunRecord, result: ChunkResult, part: SummaryPart, header: RunResult
-    ) -> None:
-        """Store a run analysed before it was ever stored (the inline lane) in its final state, in one transaction.
+    async def create_completed_run(self, record: RunRecord, result: ChunkResult, header: RunResult) -> bytes:
+        """Store a run analysed before it was ever stored (the inline lane) in its final state, in one transaction;
+        returns its complete result JSON, as `result_json` would read it back.
 
-        `record` is completed and `result` is its only chunk; what a finalised queued run holds is written
-        (record, chunk tags, inputs and part, result header, index), and nothing is left half-written.
+        `record` is completed and `result` is its only chunk. What the reads of a finalised run use is written
+        (record, index, chunk tags and inputs, worker count, result header); the done set and summary part
+        only matter while a run is processing, so they are left out. Nothing is ever half-written.
         """
         key = _run_key(record.tenant, record.run_id)
+        tags, inputs, header_json = _encode_json(result.tags), _encode_json(result.inputs), _encode_json(header)
         async with self.redis.pipeline(transaction=True) as pipe:
             self._write_new_run(pipe, record)
-            self._write_chunk(pipe, key, result, part)
-            pipe.set(f"{key}:result", _encode_json(header), ex=self.ttl_s)
+            pipe.set(f"{key}:tags:0", tags, ex=self.ttl_s)
+            pipe.set(f"{key}:inputs:0", inputs, ex=self.ttl_s)
+            pipe.hincrby(f"{key}:workers", result.worker_id, 1)
+            pipe.expire(f"{key}:workers", self.ttl_s)
+            pipe.set(f"{key}:result", header_json, ex=self.ttl_s)
             await pipe.execute()
+        return _splice(_splice(header_json, b'"failure_tags":[]', [tags]), b'"inputs":[]', [inputs])
 
     def _write_new_run(self, pipe: Pipeline, record: RunRecord) -> None:
         """Queue the writes of a new run: its record, its index entry and its project."""

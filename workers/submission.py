@@ -17,7 +17,7 @@ import structlog
 from taxonomy.catalogue import Catalogue
 from taxonomy.model import Item
 from workers.contract import AnalyzeRequest, ExplainOptions, Priority, RunOptions, RunRecord
-from workers.credits import CreditStore
+from workers.credits import CreditStore, holds_credits
 from workers.intake import IntakeError, detect_feature_kind, to_item
 from workers.pricing import tier_credits
 from workers.queue import chunk_jobs
@@ -153,14 +153,14 @@ def validate_dataset(request: AnalyzeRequest, settings: Settings) -> list[Item]:
         raise SubmissionError(exc.field, exc.message) from None
 
 
-async def _hold_credits(credits: CreditStore, record: RunRecord) -> None:
-    """Hold the run's price (tier credits per item) when its tenant has a balance; free tiers hold nothing.
+async def _hold_credits(credits: CreditStore | None, record: RunRecord) -> None:
+    """Hold the run's price (tier credits per item) when its tenant has a balance; free runs (no store) hold nothing.
 
     Raises:
         SubmissionError: kind "no_credits", with `required` and `available`, when the balance is too small.
     """
     required = tier_credits(record.options.tier, record.total_items)
-    if required <= 0:
+    if credits is None or required <= 0:
         return
     held = await credits.reserve(record.tenant, record.run_id, required)
     if not held.granted:
@@ -171,6 +171,12 @@ async def _hold_credits(credits: CreditStore, record: RunRecord) -> None:
             required=required,
             available=held.available,
         )
+
+
+async def _refund(credits: CreditStore | None, record: RunRecord) -> None:
+    """Give back a run's hold (when its run was refused or never stored)."""
+    if credits is not None:
+        await credits.refund(record.tenant, record.run_id)
 
 
 async def submit_run(
@@ -231,14 +237,14 @@ async def submit_run(
         explain=explain,
         priority=priority,
     )
-    credits = CreditStore(store.redis)
+    credits = CreditStore(store.redis) if holds_credits(record) else None
     await _hold_credits(credits, record)
     if record.lane == "inline" and run_inline is not None:
         return await _complete_inline(record, items, run_inline, credits)
     try:
         await store.reserve_active(tenant, settings.max_active_runs_per_tenant)
     except TooManyActiveRunsError as exc:
-        await credits.refund(tenant, record.run_id)
+        await _refund(credits, record)
         raise SubmissionError(
             "", f"too many runs in progress: {exc}; retry when some have finished", kind="busy"
         ) from None
@@ -247,7 +253,7 @@ async def submit_run(
         await store.create_run(record, chunks, jobs)
     except BaseException as exc:
         await store.release_active(tenant)
-        await credits.refund(tenant, record.run_id)
+        await _refund(credits, record)
         if isinstance(exc, OverflowError):  # msgpack keeps integers up to 64 bits; nothing was written
             raise SubmissionError("dataset", "holds an integer too large to store (beyond 64 bits)") from None
         raise
@@ -263,7 +269,7 @@ async def _complete_inline(
     record: RunRecord,
     items: list[Item],
     run_inline: Callable[[RunRecord, list[Item]], Awaitable[RunRecord]],
-    credits: CreditStore,
+    credits: CreditStore | None,
 ) -> RunRecord:
     """Analyse and store a small run right here; nothing is stored, and its credits come back, if that fails.
 
@@ -273,5 +279,5 @@ async def _complete_inline(
     try:
         return await run_inline(record, items)
     except BaseException:
-        await credits.refund(record.tenant, record.run_id)
+        await _refund(credits, record)
         raise

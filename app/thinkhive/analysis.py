@@ -22,6 +22,7 @@ from app.services import Services
 from workers.contract import TERMINAL_STATUSES, AnalyzeRequest, ExplainOptions, Priority, RunRecord
 from workers.explanations import Explanation
 from workers.idempotency import AnalysisInProgressError, InflightAnalyses, digest
+from workers.inline_lane import InlineCall
 from workers.pricing import TIER_CREDITS
 from workers.settings import Tier
 from workers.submission import now_iso, submit_run
@@ -176,7 +177,7 @@ async def start_analysis(
             explain=msgspec.structs.replace(explain, outcomes=outcomes),
             priority=priority,
             allowed_tiers=caller_of(request).tiers,
-            run_inline=svc.inline.run,
+            run_inline=InlineCall(svc.inline).run,
         )
     except BaseException:
         if claim is not None:

@@ -261,3 +261,23 @@ def test_active_runs_are_bounded_per_tenant_with_429_and_retry_after(redis_url: 
     assert "too many runs in progress" in refused.json()["detail"]
     assert after_cancel.status_code == 202
     assert count == before + 3  # the refused submission stored nothing
+
+
+def test_api_processes_serve_one_port_from_several_processes(redis_url: str, tmp_path: Path) -> None:
+    from tests.conftest import start_service
+
+    served = start_service(redis_url, tmp_path, workers=0, API_PROCESSES="2")
+    try:
+        supervisor = served.processes[0].pid
+        children = [
+            pid
+            for pid in Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()  # not multiprocessing's tracker
+        ]
+        with served.client() as http:
+            answers = [http.post(f"{FA}/analyze", json=SEED) for _ in range(4)]
+            listed = http.get(f"{FA}/runs/count").json()["count"]
+    finally:
+        served.stop()
+    assert len(children) == 2  # uvicorn's supervisor started two API processes
+    assert [a.status_code for a in answers] == [200] * 4 and listed >= 4
