@@ -130,9 +130,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             host=host,
             port=port,
             log_config=None,
+            timeout_keep_alive=settings.http_keep_alive_s,
         )
         return EXIT_OK
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_config=None, timeout_keep_alive=settings.http_keep_alive_s
+    )
     return EXIT_OK
 
 

@@ -61,6 +61,7 @@ def table(results: dict[str, object]) -> str:
             f"p99 {row['p99_ms']:>7} ms  (n={row['n']})"
         )
     for key, label in (
+        ("latency_2_api_processes", "the same with API_PROCESSES=2"),
         ("latency_respond_async", "the same, answered 202 (Prefer: respond-async) and polled"),
         ("latency_queued", "every run queued for a worker (INLINE_MAX_ITEMS=0), polled"),
     ):
@@ -83,6 +84,10 @@ def table(results: dict[str, object]) -> str:
             f"({b['processing_seconds']} s); with submit {b['items_per_s']} items/s ({b['seconds']} s); "
             f"peak RSS API {b['api_peak_rss_mb']} MB, workers {b['worker_peak_rss_mb']} MB"
         )
+    lines.append(
+        f"  processing items/s of each run, 1 worker: {service['batch_1_worker_all_items_per_s']}, "
+        f"2 workers: {service['batch_2_worker_all_items_per_s']} (alternating; the best of each is compared)"
+    )
     lines.append(
         f"2 workers vs 1: {service['batch_speedup_2_vs_1']}x processing "
         f"({service['batch_speedup_2_vs_1_with_submit']}x including the submit); this machine's own ceiling, "

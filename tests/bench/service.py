@@ -144,26 +144,30 @@ def batch(service: Service, items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 PRODUCTION_LIKE = {"ENV": "dev", "MAX_ACTIVE_RUNS_PER_TENANT": "100000"}  # loggers cached as in production
+BATCH_ROUNDS = 2  # each batch configuration runs this often, alternating; the best run of each is reported
 
 
 def run_service_benchmarks(redis_url: str, workdir: Path, batch_items: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    service = start_service(redis_url, workdir / "latency", workers=2, **PRODUCTION_LIKE)
-    try:
-        out["latency"] = [
-            end_to_end_latency(service, 1, 200),
-            end_to_end_latency(service, 8, 60),
-            end_to_end_latency(service, 64, 10),
-        ]
-        out["latency_respond_async"] = [  # the same runs, answered 202 and polled (Prefer: respond-async)
-            end_to_end_latency(service, 1, 200, prefer_async=True),
-            end_to_end_latency(service, 8, 60, prefer_async=True),
-        ]
-    finally:
-        service.stop()
+    for key, processes in (("latency", "1"), ("latency_2_api_processes", "2")):
+        service = start_service(redis_url, workdir / key, workers=2, API_PROCESSES=processes, **PRODUCTION_LIKE)
+        try:
+            end_to_end_latency(service, 8, 10)  # warm-up
+            out[key] = [
+                end_to_end_latency(service, 1, 200),
+                end_to_end_latency(service, 8, 100),
+                end_to_end_latency(service, 64, 10),
+            ]
+            if processes == "1":  # the same runs, answered 202 and polled (Prefer: respond-async)
+                out["latency_respond_async"] = [
+                    end_to_end_latency(service, 1, 200, prefer_async=True),
+                    end_to_end_latency(service, 8, 100, prefer_async=True),
+                ]
+        finally:
+            service.stop()
     queued = start_service(redis_url, workdir / "queued", workers=2, INLINE_MAX_ITEMS="0", **PRODUCTION_LIKE)
     try:  # every run through the queue and a worker
-        out["latency_queued"] = [end_to_end_latency(queued, 1, 200), end_to_end_latency(queued, 8, 60)]
+        out["latency_queued"] = [end_to_end_latency(queued, 1, 200), end_to_end_latency(queued, 8, 100)]
     finally:
         queued.stop()
     for name, extra in (("http_front", {}), ("http_front_enqueue_only", {"INLINE_MAX_ITEMS": "0"})):
@@ -172,14 +176,23 @@ def run_service_benchmarks(redis_url: str, workdir: Path, batch_items: list[dict
             out[name] = http_front(front)
         finally:
             front.stop()
-    for workers in (1, 2):
-        service = start_service(
-            redis_url, workdir / f"batch{workers}", workers=workers, WORKER_MAX_JOBS="2", **PRODUCTION_LIKE
-        )
-        try:
-            out[f"batch_{workers}_worker"] = batch(service, batch_items)
-        finally:
-            service.stop()
+    runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+    for attempt in range(BATCH_ROUNDS):  # 1, 2, 1, 2 workers: both see the same spells of a noisy machine
+        for workers in (1, 2):
+            service = start_service(
+                redis_url,
+                workdir / f"batch{workers}-{attempt}",
+                workers=workers,
+                WORKER_MAX_JOBS="2",
+                **PRODUCTION_LIKE,
+            )
+            try:
+                runs[workers].append(batch(service, batch_items))
+            finally:
+                service.stop()
+    for workers, measured in runs.items():
+        out[f"batch_{workers}_worker"] = max(measured, key=lambda r: r["processing_items_per_s"])
+        out[f"batch_{workers}_worker_all_items_per_s"] = [r["processing_items_per_s"] for r in measured]
     one, two = out["batch_1_worker"], out["batch_2_worker"]
     out["batch_speedup_2_vs_1"] = round(two["processing_items_per_s"] / one["processing_items_per_s"], 2)
     out["batch_speedup_2_vs_1_with_submit"] = round(two["items_per_s"] / one["items_per_s"], 2)
