@@ -78,6 +78,25 @@ return redis.call('INCR', KEYS[1])
 """
 
 
+# A completed run in one step (the inline lane): what _write_new_run and a chunk's tags, inputs and worker
+# count write, plus the result header. KEYS run, index, projects, tags, inputs, workers, result;
+# ARGV record, ttl, now, run id, project ("" for none), tags, inputs, worker id, header.
+_CREATE_COMPLETED_LUA = """
+local ttl = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
+redis.call('ZADD', KEYS[2], now, ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], 0, now - ttl)
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], now, ARGV[5]) end
+redis.call('SET', KEYS[4], ARGV[6], 'EX', ttl)
+redis.call('SET', KEYS[5], ARGV[7], 'EX', ttl)
+redis.call('HINCRBY', KEYS[6], ARGV[8], 1)
+redis.call('EXPIRE', KEYS[6], ttl)
+redis.call('SET', KEYS[7], ARGV[9], 'EX', ttl)
+return 1
+"""
+
+
 class TooManyActiveRunsError(RuntimeError):
     """The tenant already has the maximum number of queued and processing runs."""
 
@@ -93,6 +112,7 @@ class RunStore:
         self.redis = redis
         self.ttl_s = ttl_s
         self._reserve = redis.register_script(_RESERVE_LUA)
+        self._create_completed = redis.register_script(_CREATE_COMPLETED_LUA)
 
     async def reserve_active(self, tenant: str, limit: int) -> None:
         """Count one more active run for `tenant`.
@@ -126,23 +146,37 @@ class RunStore:
             await pipe.execute()
 
     async def create_completed_run(self, record: RunRecord, result: ChunkResult, header: RunResult) -> bytes:
-        """Store a run analysed before it was ever stored (the inline lane) in its final state, in one transaction;
-        returns its complete result JSON, as `result_json` would read it back.
+        """Store a run analysed before it was ever stored (the inline lane) in its final state, in one atomic
+        step; returns its complete result JSON, as `result_json` would read it back.
 
         `record` is completed and `result` is its only chunk. What the reads of a finalised run use is written
         (record, index, chunk tags and inputs, worker count, result header); the done set and summary part
         only matter while a run is processing, so they are left out. Nothing is ever half-written.
         """
-        key = _run_key(record.tenant, record.run_id)
+        key, tenant = _run_key(record.tenant, record.run_id), record.tenant
         tags, inputs, header_json = _encode_json(result.tags), _encode_json(result.inputs), _encode_json(header)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            self._write_new_run(pipe, record)
-            pipe.set(f"{key}:tags:0", tags, ex=self.ttl_s)
-            pipe.set(f"{key}:inputs:0", inputs, ex=self.ttl_s)
-            pipe.hincrby(f"{key}:workers", result.worker_id, 1)
-            pipe.expire(f"{key}:workers", self.ttl_s)
-            pipe.set(f"{key}:result", header_json, ex=self.ttl_s)
-            await pipe.execute()
+        await self._create_completed(  # one command: a script runs atomically, and is one reply to parse
+            keys=[
+                key,
+                _index_key(tenant),
+                _projects_key(tenant),
+                f"{key}:tags:0",
+                f"{key}:inputs:0",
+                f"{key}:workers",
+                f"{key}:result",
+            ],
+            args=[
+                _encode(record),
+                self.ttl_s,
+                repr(time.time()),
+                record.run_id,
+                record.project_name or "",
+                tags,
+                inputs,
+                result.worker_id,
+                header_json,
+            ],
+        )
         return _splice(_splice(header_json, b'"failure_tags":[]', [tags]), b'"inputs":[]', [inputs])
 
     def _write_new_run(self, pipe: Pipeline, record: RunRecord) -> None:
