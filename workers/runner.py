@@ -42,7 +42,12 @@ async def run_workers(settings: Settings) -> None:
 
 
 def main(settings: Settings | None = None) -> None:
-    """Run a worker process until SIGINT/SIGTERM."""
+    """Run a worker process until SIGINT/SIGTERM, on uvloop (as the API runs) when it is installed."""
     settings = settings or Settings.from_env()
     configure_logging(settings)
-    asyncio.run(run_workers(settings))
+    try:
+        import uvloop
+    except ImportError:  # uvicorn[standard] brings it; a bare install runs on asyncio's own loop
+        asyncio.run(run_workers(settings))
+        return
+    uvloop.run(run_workers(settings))
