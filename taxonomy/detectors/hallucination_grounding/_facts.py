@@ -23,6 +23,11 @@ POSSESSIVE_ENDINGS = ("'s", "’s")
 JOINERS_TO_HYPHEN = str.maketrans(".'’", "---")
 JOINERS_TO_SPACE = str.maketrans("-.'’", "    ")
 JOINERS_DELETED = str.maketrans("", "", "-.'’")
+# What normalize() makes of the non-ASCII punctuation common in English text, as far as words go.
+_NORMALIZED_PUNCTUATION = (
+    *(("\u2019", "'"), ("\u2018", "'"), ("\xa0", " "), ("\u2026", "...")),
+    *(("\u2013", "-"), ("\u2014", "-"), ("\u201c", '"'), ("\u201d", '"'), ("\xa3", "#")),
+)
 SENTENCE_BREAK_CHARS = frozenset('.!?;\n*#•>|()[]"“”')
 
 # Lower-case words that may join a capitalised span: "University of Oklahoma", "Ludwig van Beethoven".
@@ -124,13 +129,33 @@ def quotes(text: str) -> list[QuoteMention]:
     return found
 
 
+def ascii_normalized(text: str) -> str | None:
+    """An ASCII text with the same words (WORD_RE) as normalize(text), at the same offsets, when only curly
+    quotes, dashes, no-break spaces, ellipses and pound signs keep `text` from being ASCII (else None):
+    normalize() turns the quotes into "'", the dashes into "-", a no-break space into a space and an
+    ellipsis into "...", and leaves “ ” £ (separators, as '"' and "#" are). Normalising the twin is
+    lower-casing it: no Unicode decomposition of a whole context."""
+    if text.isascii():
+        return text
+    for character, replacement in _NORMALIZED_PUNCTUATION:
+        text = text.replace(character, replacement)
+    return text if text.isascii() else None
+
+
 def content_stems(text: str) -> set[str]:
     """`taxonomy.text.stems` (stemmed content words) with the fast normalisation and memoised stems."""
+    if not text.isascii() and (twin := ascii_normalized(text)) is not None:
+        text = twin
     return stem_set(content_word_set(normalize(text)))
 
 
 def content_stem_sets(texts: list[str]) -> list[set[str]]:
-    """`[content_stems(t) for t in texts]`, ASCII texts tokenised together in one pass."""
+    """`[content_stems(t) for t in texts]`, ASCII texts (and ASCII twins, see ascii_normalized) tokenised
+    together in one pass."""
+    if len(texts) > 1 and not all(map(str.isascii, texts)):
+        twins = [twin for twin in map(ascii_normalized, texts) if twin is not None]
+        if len(twins) == len(texts):
+            texts = twins
     word_sets = content_word_sets(texts) if len(texts) > 1 else None
     if word_sets is None:
         return [content_stems(text) for text in texts]

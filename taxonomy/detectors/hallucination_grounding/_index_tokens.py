@@ -1,6 +1,7 @@
 """The token sets the support index is built from: a text's TOKEN_RE tokens as written (with camel-case
 joins split), normalised, and the extra forms of tokens with inner joiners. Set operations and byte-level
-checks only; no per-token Python work but for the few joined or camel-case tokens.
+checks only; no per-token Python work but for the few joined or camel-case tokens. Text that is ASCII but
+for curly quotes, dashes and the like is tokenised through its ASCII twin (ascii_twin), lower-cased at once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from taxonomy.text import TOKEN_RE, WORD_RE, token_set
 # "UnleashedUnleashed is", "NightWedding": knowledge-graph dumps glue sentences without a space.
 CAMEL_JOIN_RE = re.compile(r"[a-z][A-Z]")
 CAMEL_SPLIT_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# Non-ASCII characters common in English text that no token can hold (TOKEN_RE treats them as it treats a
+# space), and the apostrophe that joins tokens as "'" does and that normalize() turns into "'".
+_SEPARATOR_CHARACTERS = ("\xa0", "\u2018", "\u201c", "\u201d", "\u2013", "\u2014", "\u2026", "\xa3")
+_RIGHT_QUOTE = "\u2019"
 # ASCII lower-case letters to "a", upper-case ones to "A", every other byte to a space: b"aA" marks a join.
 _LETTER_CASES = bytes(0x61 if 0x61 <= b <= 0x7A else 0x41 if 0x41 <= b <= 0x5A else 0x20 for b in range(256))
 
@@ -27,6 +32,20 @@ _LETTER_CASES = bytes(0x61 if 0x61 <= b <= 0x7A else 0x41 if 0x41 <= b <= 0x5A e
 def has_camel_join(text: str) -> bool:
     """CAMEL_JOIN_RE.search(text), as a byte search."""
     return b"aA" in text.encode("utf-8", "surrogatepass").translate(_LETTER_CASES)
+
+
+def ascii_twin(text: str) -> str | None:
+    """An ASCII text with the same normalised tokens as `text` ({normalize(t) for t in TOKEN_RE.findall(text)}
+    equals set(TOKEN_RE.findall(twin.lower()))), when only curly quotes, dashes, no-break spaces, ellipses and
+    pound signs keep `text` from being ASCII; else None. Those separators become spaces and the right quote
+    an apostrophe: every position keeps its class (word character, joiner, other) for TOKEN_RE, every word
+    character is ASCII, and normalize() of an ASCII token with "\u2019" is the token lower-cased with "'"."""
+    if text.isascii():
+        return text
+    twin = text.replace(_RIGHT_QUOTE, "'")
+    for character in _SEPARATOR_CHARACTERS:
+        twin = twin.replace(character, " ")
+    return twin if twin.isascii() else None
 
 
 def raw_tokens(text: str) -> set[str]:

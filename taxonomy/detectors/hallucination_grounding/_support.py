@@ -27,6 +27,7 @@ from taxonomy.detectors.hallucination_grounding._facts import (
 )
 from taxonomy.detectors.hallucination_grounding._index_tokens import (
     apostrophe_words,
+    ascii_twin,
     has_camel_join,
     normalized_tokens,
     raw_tokens,
@@ -104,8 +105,9 @@ class SupportIndex:
 
     def add(self, text: str) -> None:
         raw: set[str] | None
-        if text.isascii() and not has_camel_join(text):
-            raw, tokens = None, token_set(text.lower())  # ASCII tokens normalise by lower-casing, as the text
+        twin = ascii_twin(text)
+        if twin is not None and not has_camel_join(text):
+            raw, tokens = None, token_set(twin.lower())  # ASCII tokens normalise by lower-casing, as the text
         else:
             raw = raw_tokens(text)
             tokens = normalized_tokens(text, raw)

@@ -8,6 +8,9 @@ text is searched for that key (`str.find`, fast) and only the words starting at 
 too many hits (short, common keys; adversarial text), or when many terms are to be looked up, the full
 vocabulary is built once instead. Both paths give the same answers.
 
+Text whose only non-ASCII characters are common punctuation (curly quotes, dashes) is read through its
+ASCII twin (_facts.ascii_normalized), which normalises by lower-casing.
+
 Lookups are memoised per text (a small LRU keyed by the documents themselves), so the retrieval detectors
 that examine the same context in one item share the work.
 """
@@ -19,7 +22,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from operator import itemgetter
 
-from taxonomy.detectors.hallucination_grounding._facts import normalize
+from taxonomy.detectors.hallucination_grounding._facts import ascii_normalized, normalize
 from taxonomy.text import WORD_RE, longer_words, stem, stem_set, word_set
 
 PREFIX = 5
@@ -60,7 +63,10 @@ class TermLookup:
     __slots__ = ("_answers", "_hits_left", "_vocabulary", "text")
 
     def __init__(self, text: str) -> None:
-        self.text = normalize(text)
+        # The ASCII twin of text with curly quotes or dashes has the words of its normalised form, at the
+        # same offsets and of the same length, and normalises by lower-casing (no Unicode decomposition).
+        twin = ascii_normalized(text)
+        self.text = normalize(text if twin is None else twin)
         self._answers: dict[str, bool] = {}
         self._hits_left = MAX_HITS
         self._vocabulary: tuple[set[str], set[str]] | None = None
