@@ -38,7 +38,7 @@ async def _record(svc: Services, tenant: str, run_id: str) -> RunRecord:
     record = await svc.store.get_record(tenant, run_id)
     if record is None:
         raise NotFoundException(f"run {run_id!r} not found")
-    return await reap_if_orphaned(svc.store, record)
+    return await reap_if_orphaned(svc.store, record, svc.settings)
 
 
 class FailureAnalysisController(Controller):
@@ -110,7 +110,7 @@ class FailureAnalysisController(Controller):
         stored, done, workers = await svc.store.get_status(tenant, run_id)  # one round trip
         if stored is None:
             raise NotFoundException(f"run {run_id!r} not found")
-        record = await reap_if_orphaned(svc.store, stored)
+        record = await reap_if_orphaned(svc.store, stored, svc.settings)
         return views.job_status(record, done_chunks=done if record.status == "processing" else 0, workers=workers)
 
     @get("/runs/{run_id:str}", operation_id="faGetRun", response_description="FARunResult")

@@ -17,19 +17,17 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime
 
-import msgspec
 import structlog
 
 from taxonomy.catalogue import Catalogue
 from taxonomy.registry import Detector
 from workers.contract import TERMINAL_STATUSES, RunRecord
-from workers.credits import CreditStore
 from workers.jobs import api_job_context, fail_run, run_chunk
 from workers.llm.provider import ProviderUnusable
 from workers.llm.providers import make_provider
 from workers.settings import Settings
 from workers.store import RunStore
-from workers.submission import now_iso, parse_iso
+from workers.submission import parse_iso
 
 log = structlog.get_logger("misstep.direct_lane")
 HEARTBEAT_S = 2
@@ -92,21 +90,14 @@ class DirectLane:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def reap_if_orphaned(store: RunStore, record: RunRecord) -> RunRecord:
-    """A direct run whose owning process stopped beating is failed now (nobody else holds its key)."""
+async def reap_if_orphaned(store: RunStore, record: RunRecord, settings: Settings) -> RunRecord:
+    """A direct run whose owning process stopped beating is failed now (nobody else holds its key), as any
+    failed run: its credits come back and its webhook, if it has a callback URL, is scheduled."""
     if record.lane != "direct" or record.status in TERMINAL_STATUSES:
         return record
     age_s = (datetime.now(UTC) - parse_iso(record.created_at)).total_seconds()
     if age_s < HEARTBEAT_TTL_S or await store.lane_alive(record.tenant, record.run_id):
         return record
-
-    def change(current: RunRecord) -> RunRecord | None:
-        if current.status in TERMINAL_STATUSES:
-            return None
-        return msgspec.structs.replace(current, status="failed", error=LOST, finished_at=now_iso())
-
     log.warning("direct_lane.orphaned", run_id=record.run_id)
-    updated = await store.update_record(record.tenant, record.run_id, change) or record
-    if updated.status == "failed":
-        await CreditStore(store.redis).settle_run(updated)  # refunds the hold; safe to repeat
-    return updated
+    await fail_run({"store": store, "settings": settings}, record.tenant, record.run_id, LOST)  # type: ignore[arg-type]
+    return await store.get_record(record.tenant, record.run_id) or record
