@@ -32,10 +32,12 @@ from app.thinkhive.analysis import (
     thinkhive_record,
     wait_finished,
 )
+from app.thinkhive.dates import query_timestamp_ms
 from app.thinkhive.envelope import ok, pagination
 from workers.contract import ExplainOptions, RunRecord
 from workers.pricing import tier_credits
 from workers.settings import Tier
+from workers.submission import parse_iso
 from workers.traces import Trace
 
 MODULES = frozenset({"rag_evaluation", "hallucination_detection", "business_impact", "counterfactuals"})
@@ -233,6 +235,8 @@ class AnalyzerController(Controller):
         """Past analyses, newest first, with totals over everything that matched."""
         tenant = resolve_tenant(request, svc.settings)
         wanted_tier = resolve_tier(tier, "full_llm", field="tier") if tier else None
+        start_ms = query_timestamp_ms(start_date, "startDate")
+        end_ms = query_timestamp_ms(end_date, "endDate")
         records = [
             r
             for r in await svc.store.list_records(tenant)
@@ -240,8 +244,7 @@ class AnalyzerController(Controller):
             and (agent_id is None or (r.explain is not None and r.explain.agent_id == agent_id))
             and (wanted_tier is None or r.options.tier == wanted_tier)
             and (status is None or r.status == status)
-            and (start_date is None or r.created_at >= start_date)
-            and (end_date is None or r.created_at <= end_date)
+            and _created_between(r, start_ms, end_ms)
         ]
         scores = [r.score for r in records if r.score is not None]
         credits = [_credits(r) for r in records]
@@ -327,3 +330,8 @@ class AnalyzerController(Controller):
 
 def _credits(record: RunRecord) -> float:
     return tier_credits(record.options.tier, record.total_items) if record.status == "completed" else 0.0
+
+
+def _created_between(record: RunRecord, start_ms: float | None, end_ms: float | None) -> bool:
+    created_ms = parse_iso(record.created_at).timestamp() * 1000
+    return (start_ms is None or created_ms >= start_ms) and (end_ms is None or created_ms <= end_ms)

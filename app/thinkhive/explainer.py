@@ -28,10 +28,10 @@ from app.thinkhive.analysis import (
     start_analysis,
     wait_finished,
 )
+from app.thinkhive.dates import query_timestamp_ms
 from app.thinkhive.envelope import ok, pagination
 from workers.contract import ExplainOptions, RunRecord
 from workers.explanations import Explanation
-from workers.submission import parse_iso
 
 
 class ExplainerOptionsIn(msgspec.Struct, kw_only=True, rename="camel"):
@@ -84,15 +84,6 @@ def _analyze_response(record: RunRecord, explanations: list[Explanation], option
             },
         }
     )
-
-
-def _timestamp_ms(value: str | None, name: str) -> float | None:
-    if not value:
-        return None
-    try:
-        return parse_iso(value if value.endswith("Z") or "+" in value[10:] else value + "Z").timestamp() * 1000
-    except ValueError:
-        raise ApiError(400, "VALIDATION_ERROR", f"{name} must be an ISO 8601 date, got {value!r}", field=name) from None
 
 
 class ExplainerController(Controller):
@@ -165,8 +156,8 @@ class ExplainerController(Controller):
             keep=keep,
             limit=limit,
             offset=offset,
-            start_ms=_timestamp_ms(start_date, "startDate"),
-            end_ms=_timestamp_ms(end_date, "endDate"),
+            start_ms=query_timestamp_ms(start_date, "startDate"),
+            end_ms=query_timestamp_ms(end_date, "endDate"),
         )
         return ok([views.list_entry(e) for e in page], pagination=pagination(total, limit, offset))
 

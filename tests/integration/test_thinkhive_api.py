@@ -153,6 +153,11 @@ def test_analyzer_analyses_stored_traces_by_id_and_keeps_history(service: Servic
         by_trace = http.get(f"{V2}/tr_v2").json()["data"]
         estimate = http.post(f"{V2}/estimate-cost", json={"tier": "fast", "traceIds": ["tr_v2"]}).json()["data"]
         history = http.get(f"{V2}/history", params={"agentId": "agent_support_01", "tier": "rule_based"}).json()["data"]
+        windows = {  # the SDK sends datetime.isoformat(): naive or with any offset
+            when: http.get(f"{V2}/history", params={"agentId": "agent_support_01", "startDate": when}).json()
+            for when in ("2020-01-01", "2020-01-01T00:00:00-05:00", "2999-01-01T00:00:00+00:00")
+        }
+        bad_date = http.get(f"{V2}/history", params={"startDate": "last tuesday"})
         unknown = http.post(f"{V2}/analyze", json={"traceIds": ["tr_v2", "tr_nope"]})
     assert data["status"] == "completed" and data["costEstimate"]["totalCredits"] == 0
     [result] = data["results"]
@@ -162,6 +167,10 @@ def test_analyzer_analyses_stored_traces_by_id_and_keeps_history(service: Servic
     assert estimate["tier"] == "fast_llm" and estimate["estimatedCredits"] == 0.5 and estimate["estimated_cost"] == 0.5
     assert data["id"] in {row["id"] for row in history["analyses"]}
     assert history["summary"]["totalAnalyses"] >= 1
+    found = {when: {row["id"] for row in answer["data"]["analyses"]} for when, answer in windows.items()}
+    assert data["id"] in found["2020-01-01"] and data["id"] in found["2020-01-01T00:00:00-05:00"]
+    assert not found["2999-01-01T00:00:00+00:00"]
+    assert _error(bad_date, 400, "VALIDATION_ERROR")["error"]["field"] == "startDate"
     body = _error(unknown, 404, "TRACE_NOT_FOUND")
     assert body["error"]["resourceId"] == "tr_nope"
 
