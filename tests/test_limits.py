@@ -1,4 +1,5 @@
-"""MAX_FIELD_CHARS at intake: every text a detector reads is refused past the limit, naming the field.
+"""MAX_FIELD_CHARS at intake: every text a detector reads (and `expected` and `metadata`, stored with the run)
+is refused past the limit, naming the field.
 
 This is the limit that keeps detector time bounded: tests/bench/adversarial.py times every detector on
 1 MB hostile texts, so the default limit must stay at or below what that benchmark covers.
@@ -46,6 +47,9 @@ FIELDS = {
     ),
     "dataset[0].tool_calls[0].output": lambda n: item(tool_calls=[{"tool": "t", "observation": sized(n)}]),
     "dataset[0].tool_calls[0].error": lambda n: item(tool_calls=[{"name": "t", "error": sized(n)}]),
+    "dataset[0].expected": lambda n: item(expected=sized(n)),
+    # metadata is counted as JSON: {"note": "..."} is 12 characters around the text
+    "dataset[0].metadata": lambda n: item(metadata={"note": sized(n - 12)}),
 }
 
 

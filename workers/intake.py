@@ -130,6 +130,11 @@ def to_item(raw: DatasetItem, index: int, settings: Settings, *, path: str = "da
     messages = tuple(_message(m) for m in raw.messages or ())
     for i, message in enumerate(messages):
         _check_length(f"{here}.messages[{i}].content", message.content, settings.max_field_chars)
+    expected = None if raw.expected is None else str(raw.expected)
+    if expected is not None:
+        _check_length(f"{here}.expected", expected, settings.max_field_chars)
+    if raw.metadata:
+        _check_length(f"{here}.metadata", _serialized(raw.metadata), settings.max_field_chars)
     return Item(
         index=index,
         input=raw.input,
@@ -138,7 +143,7 @@ def to_item(raw: DatasetItem, index: int, settings: Settings, *, path: str = "da
         tool_calls=calls,
         system_prompt=raw.system_prompt,
         messages=messages,
-        expected=None if raw.expected is None else str(raw.expected),
+        expected=expected,
         trace_id=raw.trace_id,
         metadata=raw.metadata or {},
     )
