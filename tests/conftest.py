@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from taxonomy.catalogue import Catalogue, load_catalogue
 from workers.localredis import RedisUnavailableError, answers, free_port, start_redis
 from workers.settings import Settings
 
@@ -38,6 +39,12 @@ def redis_url() -> Iterator[str]:
     yield f"redis://127.0.0.1:{port}/0"
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    """The failure taxonomy, loaded once."""
+    return load_catalogue()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from taxonomy.catalogue import Catalogue, load_catalogue
+from taxonomy.catalogue import Catalogue
 from taxonomy.registry import discover
 from workers.contract import AnalyzeRequest, DatasetItem, RunOptions, RunRecord
 from workers.inline_lane import InlineCall, InlineLane
@@ -21,11 +21,6 @@ from workers.submission import runs_inline, submit_run
 
 pytestmark = pytest.mark.integration
 RAG = RunOptions(feature_kind="rag", feature_kind_detected=True, tier="rule_based")
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from taxonomy.catalogue import Catalogue, load_catalogue
+from taxonomy.catalogue import Catalogue
 from workers.contract import AnalyzeRequest, DatasetItem, RunRecord
 from workers.credits import CreditStore
 from workers.jobs import fail_run, run_chunk
@@ -24,11 +24,6 @@ from workers.submission import SubmissionError, submit_run
 def llm_settings(settings: Settings) -> Settings:
     """An LLM provider is configured (never called here: nothing in this file runs a paid tier's chunk)."""
     return msgspec.structs.replace(settings, llm_provider="openai", llm_api_key="sk-unused")
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
 
 
 @pytest.fixture
