@@ -4,6 +4,7 @@ inside their submit and stored completed; everything else still goes through the
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +127,15 @@ def test_inline_lane_is_off_with_zero_items(redis_url: str, tmp_path: Path) -> N
         assert queued_only.wait_completed(str(answer["job_id"]))["status"] == "completed"
     finally:
         queued_only.stop()
+
+
+def test_an_inline_answer_is_replayed_for_the_same_idempotency_key(lanes: Service) -> None:
+    key = {"Idempotency-Key": f"inline-{uuid.uuid4().hex}"}
+    with lanes.client() as http:
+        before = http.get(f"{FA}/runs/count").json()["count"]
+        first = http.post(f"{FA}/analyze", json=SEED, headers=key)
+        again = http.post(f"{FA}/analyze", json=SEED, headers=key)
+        after = http.get(f"{FA}/runs/count").json()["count"]
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
+    assert after == before + 1  # one run, answered twice
