@@ -295,14 +295,15 @@ class AnalyzerController(Controller):
             priority=config.priority,
             callback_url=config.callback_url,
         )
+        done = len(traces) if record.status == "completed" else 0  # a small rule_based batch ran inline
         return ok(
             {
                 "batchId": record.run_id,
-                "status": "queued",
+                "status": record.status,
                 "totalTraces": len(traces),
                 "estimatedCredits": cost_estimate(tier, len(traces))["totalCredits"],
                 "estimatedDuration": estimated_duration(tier, len(traces), svc.settings),
-                "progress": {"completed": 0, "failed": 0, "pending": len(traces)},
+                "progress": {"completed": done, "failed": 0, "pending": len(traces) - done},
                 "createdAt": record.created_at,
                 "pollUrl": f"/api/v2/analyzer/results/{record.run_id}",
             }

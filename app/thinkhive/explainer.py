@@ -191,7 +191,7 @@ class ExplainerController(Controller):
         return ok(
             {
                 "jobId": record.run_id,
-                "status": "processing" if record.status != "queued" else "queued",
+                "status": record.status,  # queued, or completed when a small rule_based set ran inline
                 "queued": len(traces),
                 "skipped": skipped,
                 "estimatedCredits": estimate["totalCredits"],

@@ -112,14 +112,21 @@ def test_generate_all_explains_only_the_agents_unexplained_traces(hooked: Servic
     with hooked.client() as http:
         first = http.post("/api/v1/explainer/generate-all/agent_gen", params={"tier": "rule_based"}).json()["data"]
         assert first["queued"] == 4 and first["skipped"] == 0 and first["estimatedCredits"] == 0
+        assert first["status"] == "completed"  # four rule_based traces: analysed inline, inside the request
         deadline = time.monotonic() + 30
         while http.get(f"{V2}/results/{first['jobId']}").json()["data"]["status"] != "completed":
             assert time.monotonic() < deadline
             time.sleep(0.05)
         listed = http.get("/api/v1/explainer/list", params={"agentId": "agent_gen"}).json()
         again = http.post("/api/v1/explainer/generate-all/agent_gen", params={"tier": "rule_based"}).json()["data"]
+        small = http.post(
+            f"{V2}/batch", json={"agentId": "agent_gen", "traceIds": ids[:2], "config": {"tier": "rule_based"}}
+        )
     assert {row["traceId"] for row in listed["data"]} == set(ids)
     assert again["queued"] == 0 and again["skipped"] == 4
+    batch = small.json()["data"]  # a small rule_based batch is answered already done, and says so
+    assert small.status_code == 202 and batch["status"] == "completed"
+    assert batch["progress"] == {"completed": 2, "failed": 0, "pending": 0}
 
 
 def _settled(service: Service, batch_id: str) -> dict[str, Any]:
