@@ -2,12 +2,13 @@
 
 A run of at most INLINE_MAX_ITEMS items and INLINE_MAX_BYTES of stored items, on the rule_based tier
 (`workers.submission.runs_inline`), never goes through the queue: the API process analyses it with the
-same engine, summary and result code a worker runs, then stores it already completed, in one
-transaction. The submit answer says `completed`, the first status poll finds the result, and the run
-costs two Redis round trips instead of a worker's poll, claim and status transitions.
+same engine, summary and result code a worker runs, then stores it already completed, in one atomic
+step (RunStore.create_completed_run). The submit is answered with the complete result, and the run costs
+two Redis round trips (rate limit, the write) instead of a worker's poll, claim and status transitions.
 
 Nothing is stored before the analysis is done, so a process that dies mid-analysis leaves nothing
-behind: the client got no answer and resubmits (with an Idempotency-Key, safely). An inline run is
+behind (but a ThinkHive run's explanations, replaced by the retry): the client got no answer and
+resubmits. An inline run is
 never queued, so it never counts against MAX_ACTIVE_RUNS_PER_TENANT. The byte bound keeps the event
 loop's time per submit small (detectors are linear in the text; README "Performance" gives figures).
 """
