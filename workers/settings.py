@@ -102,6 +102,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     # Jobs and storage
     result_ttl_s: Annotated[int, Meta(gt=0)] = 7 * 24 * 3600
+    credit_sweep_grace_s: Annotated[float, Meta(gt=0)] = 600.0  # a hold without a run is refunded after this
     job_timeout_s: Annotated[int, Meta(gt=0)] = 300
     job_max_tries: Annotated[int, Meta(ge=1, le=10)] = 5
     worker_max_jobs: Annotated[int, Meta(ge=1)] = 10  # interactive queue (QUEUE_NAME), per worker process

@@ -12,11 +12,13 @@ from typing import Any
 
 import msgspec
 import structlog
-from arq import func
+from arq import cron, func
+from arq.cron import CronJob
 
 from taxonomy.catalogue import load_catalogue
 from taxonomy.registry import discover
 from workers.contract import ANALYZE_CHUNK
+from workers.credit_sweep import credit_sweep
 from workers.jobs import analyze_chunk
 from workers.llm.providers import make_provider
 from workers.pricing import parse_prices
@@ -64,6 +66,10 @@ async def on_job_end(ctx: dict[str, Any]) -> None:
 PRIORITIES = ("high", "normal", "low")
 
 
+def credit_sweep_cron() -> CronJob:
+    return cron(credit_sweep, name="credit_sweep", minute=set(range(0, 60, 10)), run_at_startup=False, unique=True)
+
+
 def worker_settings(
     settings: Settings, *, priority: str = "high", shared: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -91,6 +97,8 @@ def worker_settings(
         "max_jobs": settings.worker_max_jobs if priority == "high" else settings.worker_batch_max_jobs,
         "poll_delay": settings.worker_poll_delay_s if priority == "high" else settings.worker_batch_poll_delay_s,
         "max_tries": settings.job_max_tries,
+        # one queue's Workers sweep stranded credit holds, every 10 minutes (arq runs each tick once)
+        "cron_jobs": [credit_sweep_cron()] if priority == "high" else [],
         "job_completion_wait": 20,
         "health_check_interval": 30,
     }
