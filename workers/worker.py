@@ -66,8 +66,17 @@ async def on_job_end(ctx: dict[str, Any]) -> None:
 PRIORITIES = ("high", "normal", "low")
 
 
-def credit_sweep_cron() -> CronJob:
-    return cron(credit_sweep, name="credit_sweep", minute=set(range(0, 60, 10)), run_at_startup=False, unique=True)
+def credit_sweep_cron(settings: Settings) -> CronJob:
+    """The credit sweep every 10 minutes. Its timeout must not exceed the chunk jobs': arq locks every job of a
+    Worker for its longest function timeout + 10 s, which is how soon a killed worker's job runs again."""
+    return cron(
+        credit_sweep,
+        name="credit_sweep",
+        minute=set(range(0, 60, 10)),
+        run_at_startup=False,
+        unique=True,
+        timeout=settings.job_timeout_s,
+    )
 
 
 def worker_settings(
@@ -98,7 +107,8 @@ def worker_settings(
         "poll_delay": settings.worker_poll_delay_s if priority == "high" else settings.worker_batch_poll_delay_s,
         "max_tries": settings.job_max_tries,
         # one queue's Workers sweep stranded credit holds, every 10 minutes (arq runs each tick once)
-        "cron_jobs": [credit_sweep_cron()] if priority == "high" else [],
+        "cron_jobs": [credit_sweep_cron(settings)] if priority == "high" else [],
+        "job_timeout": timeout,  # for any function without its own: arq's in-progress lock follows the longest
         "job_completion_wait": 20,
         "health_check_interval": 30,
     }

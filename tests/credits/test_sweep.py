@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 from redis.asyncio import Redis
 
@@ -84,3 +85,15 @@ def test_the_sweep_is_scheduled_on_the_interactive_queue_only(settings: Settings
     crons = {priority: worker_settings(settings, priority=priority)["cron_jobs"] for priority in PRIORITIES}
     assert [job.name for job in crons["high"]] == ["credit_sweep"] and crons["high"][0].unique
     assert crons["normal"] == crons["low"] == []
+
+
+async def test_the_sweep_does_not_lengthen_the_lock_that_frees_a_killed_workers_job(settings: Settings) -> None:
+    """arq locks every job of a Worker for its longest function timeout + 10 s; a cron job without a timeout
+    would take the Worker default (300 s) and keep a killed worker's chunk from running again for minutes."""
+    from arq.worker import Worker
+
+    from workers.webhooks.delivery import job_timeout_s
+
+    quick = msgspec.structs.replace(settings, job_timeout_s=2)
+    worker = Worker(**worker_settings(quick, priority="high"), handle_signals=False)
+    assert worker.in_progress_timeout_s == max(2, job_timeout_s(quick)) + 10
