@@ -35,7 +35,7 @@ from app.thinkhive.analysis import (
 from app.thinkhive.dates import query_timestamp_ms
 from app.thinkhive.envelope import ok, pagination
 from workers.contract import ExplainOptions, RunRecord
-from workers.pricing import tier_credits
+from workers.credits import run_charge
 from workers.settings import Tier
 from workers.submission import parse_iso
 from workers.traces import Trace
@@ -247,7 +247,7 @@ class AnalyzerController(Controller):
             and _created_between(r, start_ms, end_ms)
         ]
         scores = [r.score for r in records if r.score is not None]
-        credits = [_credits(r) for r in records]
+        credits = [run_charge(r) for r in records]
         page = records[offset : offset + limit]
         return ok(
             {
@@ -258,7 +258,7 @@ class AnalyzerController(Controller):
                         "status": r.status,
                         "traceCount": r.total_items,
                         "avgScore": r.score,
-                        "creditsUsed": _credits(r),
+                        "creditsUsed": run_charge(r),
                         "createdAt": r.created_at,
                         "completedAt": r.finished_at,
                     }
@@ -327,10 +327,6 @@ class AnalyzerController(Controller):
                 "analyzedAt": explanation.generated_at,
             }
         )
-
-
-def _credits(record: RunRecord) -> float:
-    return tier_credits(record.options.tier, record.total_items) if record.status == "completed" else 0.0
 
 
 def _created_between(record: RunRecord, start_ms: float | None, end_ms: float | None) -> bool:
