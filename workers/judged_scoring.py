@@ -24,6 +24,7 @@ from workers.llm.verdicts import CLAIM_SUBCATEGORIES, ClaimCheck, Verdict
 from workers.scoring import (
     SECURITY_BUCKET,
     build_tag,
+    clamp_round,
     detector_evidence,
     finding_severity,
     make_tag,
@@ -314,8 +315,8 @@ def _judged_tag(
     return build_tag(
         sub,
         decision=score.decision,
-        severity=round(_clamp(score.severity, 5.0), 2),
-        confidence=round(_clamp(score.confidence, 1.0), 3),
+        severity=clamp_round(score.severity, 5.0, 2),
+        confidence=clamp_round(score.confidence, 1.0, 3),
         detector_type=score.detector_type,
         run_id=run_id,
         item_index=item_index,

@@ -28,9 +28,10 @@ def tag_id(run_id: str, item_index: int, subcategory_id: str) -> str:
 
 
 @lru_cache(maxsize=4096, typed=True)  # typed: an int severity must round to an int, as round() does
-def _bounded(value: float, high: float, digits: int) -> float:
-    """`round(min(high, max(0.0, value)), digits)`, memoised: `round` to a number of digits is slow, and
-    detectors report few distinct severities and confidences."""
+def clamp_round(value: float, high: float, digits: int) -> float:
+    """`round(min(high, max(0.0, value)), digits)`: how a tag's severity (0..5, 2 digits) and confidence (0..1,
+    3 digits) are bounded in every tier. Memoised: `round` to a number of digits is slow, and detectors
+    report few distinct severities and confidences."""
     return round(min(high, max(0.0, value)), digits)
 
 
@@ -40,7 +41,7 @@ def finding_severity(sub: Subcategory, finding: Finding) -> float:
     severity = finding.severity
     if finding.decision == "fail" and severity <= 0:
         severity = float(sub.default_impact)
-    return _bounded(severity, 5.0, 2)
+    return clamp_round(severity, 5.0, 2)
 
 
 def detector_evidence(finding: Finding, item_index: int) -> list[EvidenceItem]:
@@ -113,7 +114,7 @@ def make_tag(sub: Subcategory, finding: Finding, *, run_id: str, item_index: int
         sub,
         decision=finding.decision,
         severity=finding_severity(sub, finding),
-        confidence=_bounded(finding.confidence, 1.0, 3),
+        confidence=clamp_round(finding.confidence, 1.0, 3),
         detector_type="deterministic",
         run_id=run_id,
         item_index=item_index,
