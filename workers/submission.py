@@ -154,14 +154,15 @@ def validate_dataset(request: AnalyzeRequest, settings: Settings) -> list[Item]:
 
 
 async def _hold_credits(credits: CreditStore | None, record: RunRecord) -> None:
-    """Hold the run's price (tier credits per item) when its tenant has a balance; free runs (no store) hold nothing.
+    """Hold the run's price (tier credits per item) when its tenant has a balance; a free run (no credit store,
+    see holds_credits) holds nothing.
 
     Raises:
         SubmissionError: kind "no_credits", with `required` and `available`, when the balance is too small.
     """
-    required = tier_credits(record.options.tier, record.total_items)
-    if credits is None or required <= 0:
+    if credits is None:
         return
+    required = tier_credits(record.options.tier, record.total_items)
     held = await credits.reserve(record.tenant, record.run_id, required)
     if not held.granted:
         raise SubmissionError(
