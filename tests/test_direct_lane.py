@@ -5,7 +5,6 @@ process still beats is left alone."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -24,10 +23,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[RunStore]:
-    client = Redis.from_url(settings.redis_url)
-    yield RunStore(client, ttl_s=60)
-    await client.aclose()
+def store(redis: Redis) -> RunStore:
+    return RunStore(redis, ttl_s=60)
 
 
 async def _direct_run(store: RunStore, *, age_s: float, callback_url: str | None = None) -> RunRecord:

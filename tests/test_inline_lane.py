@@ -4,7 +4,6 @@ and that a failure mid-analysis stores nothing and leaves no active-run count or
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
@@ -24,10 +23,8 @@ RAG = RunOptions(feature_kind="rag", feature_kind_detected=True, tier="rule_base
 
 
 @pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[RunStore]:
-    client = Redis.from_url(settings.redis_url)
-    yield RunStore(client, ttl_s=60)
-    await client.aclose()
+def store(redis: Redis) -> RunStore:
+    return RunStore(redis, ttl_s=60)
 
 
 def _items(n: int, settings: Settings, output: str = "Refunds take 30 days.") -> list:

@@ -17,10 +17,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def store(redis_url: str):
-    client = Redis.from_url(redis_url)
-    yield RunStore(client, ttl_s=300)
-    await client.aclose()
+def store(redis: Redis) -> RunStore:
+    return RunStore(redis, ttl_s=300)
 
 
 def record(tenant: str, n_chunks: int = 2) -> RunRecord:

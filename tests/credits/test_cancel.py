@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -30,13 +30,6 @@ def idle_service(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
     )
     yield running
     running.stop()
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 async def test_a_cancelled_queued_run_refunds_its_hold_once(idle_service: Service, redis: Redis) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -54,13 +54,6 @@ def paid_service(redis_url: str, judge: LLMServer, tmp_path_factory: pytest.Temp
     )
     yield running
     running.stop()
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 async def _tenant_key(redis: Redis, balance: float) -> tuple[str, str]:

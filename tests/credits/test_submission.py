@@ -4,7 +4,6 @@ when the run is refused later or never stored, refunded when it fails, charged o
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -24,13 +23,6 @@ from workers.submission import SubmissionError, submit_run
 def llm_settings(settings: Settings) -> Settings:
     """An LLM provider is configured (never called here: nothing in this file runs a paid tier's chunk)."""
     return msgspec.structs.replace(settings, llm_provider="openai", llm_api_key="sk-unused")
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

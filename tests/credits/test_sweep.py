@@ -5,7 +5,6 @@ workers schedule the sweep once (on the interactive queue's Worker)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
@@ -24,11 +23,9 @@ GRACE_S = 600.0
 
 
 @pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[RunStore]:
-    client = Redis.from_url(settings.redis_url)
-    await client.delete(SUSPECTS_KEY)
-    yield RunStore(client, ttl_s=60)
-    await client.aclose()
+async def store(redis: Redis) -> RunStore:
+    await redis.delete(SUSPECTS_KEY)
+    return RunStore(redis, ttl_s=60)
 
 
 async def _held(store: RunStore, tenant: str, *, status: str | None) -> str:
