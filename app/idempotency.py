@@ -91,9 +91,7 @@ async def replay_or_claim(request: Request[Any, Any, Any], svc: Services) -> Res
         return None
     tenant = caller_of(request).tenant
     mine = fingerprint(request.method, request.url.path, request.url.query or "", await request.body())
-    store = IdempotencyStore(
-        svc.queue, ttl_s=svc.settings.idempotency_ttl_s, pending_ttl_s=int(svc.settings.sync_wait_s) + 60
-    )
+    store = svc.idempotency
     deadline = time.monotonic() + WAIT_S
     while True:
         held = await store.claim(tenant, key, mine)

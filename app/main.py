@@ -29,6 +29,7 @@ from taxonomy.catalogue import load_catalogue
 from taxonomy.registry import discover
 from workers.direct_lane import DirectLane
 from workers.explanation_store import ExplanationStore
+from workers.idempotency import IdempotencyStore, InflightAnalyses
 from workers.inline_lane import InlineLane
 from workers.keys import KeyStore
 from workers.logs import configure_logging
@@ -72,6 +73,10 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
             explanations=ExplanationStore(pool, ttl_s=settings.result_ttl_s),
             keys=KeyStore(pool, pepper=settings.key_pepper),
             limiter=RateLimiter(pool, settings),
+            idempotency=IdempotencyStore(
+                pool, ttl_s=settings.idempotency_ttl_s, pending_ttl_s=int(settings.sync_wait_s) + 60
+            ),
+            inflight=InflightAnalyses(pool, ttl_s=settings.job_timeout_s * settings.job_max_tries),
         )
         served_document(app)  # the served OpenAPI document names each family's real error body
         if settings.dev_mode:

@@ -9,6 +9,7 @@ from arq.connections import ArqRedis
 from taxonomy.catalogue import Catalogue
 from workers.direct_lane import DirectLane
 from workers.explanation_store import ExplanationStore
+from workers.idempotency import IdempotencyStore, InflightAnalyses
 from workers.inline_lane import InlineLane
 from workers.keys import KeyStore
 from workers.ratelimit import RateLimiter
@@ -31,3 +32,5 @@ class Services:
     explanations: ExplanationStore
     keys: KeyStore
     limiter: RateLimiter  # per API key token buckets (workers/ratelimit.py)
+    idempotency: IdempotencyStore  # answers remembered per Idempotency-Key (app/idempotency.py)
+    inflight: InflightAnalyses  # one running ThinkHive analysis per target (app/thinkhive/analysis.py)

@@ -21,7 +21,7 @@ from app.errors import ApiError
 from app.services import Services
 from workers.contract import TERMINAL_STATUSES, AnalyzeRequest, ExplainOptions, Priority, RunRecord
 from workers.explanations import Explanation
-from workers.idempotency import AnalysisInProgressError, InflightAnalyses, digest
+from workers.idempotency import AnalysisInProgressError, digest
 from workers.inline_lane import InlineCall
 from workers.pricing import TIER_CREDITS
 from workers.settings import Tier
@@ -150,7 +150,7 @@ async def start_analysis(
         raise ApiError(400, "VALIDATION_ERROR", "no traces to analyse", field="traces")
     body = AnalyzeRequest(dataset=[trace_dataset_item(t) for t in traces], tier=tier, callback_url=callback_url)
     outcomes = {t.trace_id: t.outcome for t in traces if t.outcome}
-    inflight = InflightAnalyses(svc.queue, ttl_s=svc.settings.job_timeout_s * svc.settings.job_max_tries)
+    inflight = svc.inflight
     claim = None
     if explain.kind in DEDUPLICATED_KINDS:  # the SDK retries POSTs without a key: one analysis per target at a time
 
