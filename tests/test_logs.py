@@ -1,0 +1,65 @@
+"""workers/logs.py: one JSON line per event from structlog and stdlib loggers alike, no secrets from tracebacks."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+import structlog
+
+from workers.logs import configure_logging
+from workers.settings import Settings
+
+
+@pytest.fixture
+def stream():
+    out = io.StringIO()
+    configure_logging(Settings(log_json=True, log_level="INFO"), stream=out)
+    yield out
+    structlog.contextvars.clear_contextvars()
+    configure_logging(Settings(log_level="WARNING"), stream=io.StringIO())
+
+
+def lines(out: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_structlog_and_stdlib_lines_carry_the_same_fields(stream):
+    structlog.contextvars.bind_contextvars(request_id="req-1")
+    structlog.get_logger("misstep.test").info("run.completed", items=3)
+    structlog.get_logger("misstep.test").debug("below.the.level")
+    logging.getLogger("uvicorn.error").warning("stdlib %s", "line")
+
+    ours, theirs = lines(stream)
+    assert ours["event"] == "run.completed" and ours["items"] == 3
+    assert (ours["logger"], ours["level"], ours["request_id"]) == ("misstep.test", "info", "req-1")
+    assert theirs["event"] == "stdlib line"
+    assert (theirs["logger"], theirs["level"], theirs["request_id"]) == ("uvicorn.error", "warning", "req-1")
+    assert ours["timestamp"].endswith("Z") and theirs["timestamp"].endswith("Z")
+
+
+def test_a_logged_traceback_leaves_local_variables_out(stream):
+    def call_provider(api_key: str) -> None:
+        raise RuntimeError("provider refused the request")
+
+    try:
+        call_provider("sk-live-do-not-log-me")
+    except RuntimeError:
+        structlog.get_logger("misstep.test").exception("judge.failed")
+    try:
+        call_provider("sk-live-stdlib-secret")
+    except RuntimeError:
+        logging.getLogger("arq").exception("job failed")
+
+    ours, theirs = lines(stream)
+    for line in (ours, theirs):
+        frames = line["exception"][0]["frames"]
+        assert any(frame["name"] == "call_provider" for frame in frames)
+    assert "sk-live" not in stream.getvalue()
+
+
+def test_a_closed_stream_does_not_fail_the_caller(stream):
+    stream.close()
+    structlog.get_logger("misstep.test").info("after.close")  # must not raise
