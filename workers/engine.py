@@ -26,6 +26,8 @@ DETECTOR_BLOCK = 8  # items checked detector by detector at a time (see analyze_
 
 
 JUDGED_DETECTION = frozenset({"llm_judge", "hybrid"})
+MAX_SHAPES_KEPT = 256  # item shapes a plan remembers (kinds x inputs present: a few dozen at most in practice)
+ALL_INPUTS: tuple[InputName, ...] = get_args(InputName)
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,6 +38,23 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     checks: tuple[tuple[Subcategory, Detector], ...]
     judged: tuple[Subcategory, ...] = ()  # LLM tiers: the llm_judge and hybrid subcategories
     skipped: dict[str, str]
+    # A memo, not data: the positions in `checks` that apply to an item, by item shape (see applicable_checks).
+    shapes: dict[tuple[frozenset[str], tuple[bool, ...]], tuple[int, ...]] = msgspec.field(default_factory=dict)
+
+    def applicable_checks(self, item: Item) -> tuple[int, ...]:
+        """The positions in `checks` (ascending) that apply to `item`. Whether a check applies depends only on
+        the item's kinds and on which inputs it carries, and items come in few such shapes, so this is worked
+        out once per shape for as long as the plan lives (a process keeps the plans it uses often)."""
+        kinds = item.kinds(self.feature_kind)
+        shape = (kinds, tuple(item.has(name) for name in ALL_INPUTS))
+        found = self.shapes.get(shape)
+        if found is None:
+            if len(self.shapes) >= MAX_SHAPES_KEPT:
+                self.shapes.clear()
+            found = self.shapes[shape] = tuple(
+                position for position, check in enumerate(self.checks) if _applies(*check, item, self.feature_kind)
+            )
+        return found
 
 
 def build_plan(catalogue: Catalogue, detectors: dict[str, Detector], options: RunOptions) -> Plan:
@@ -67,36 +86,10 @@ def build_plan(catalogue: Catalogue, detectors: dict[str, Detector], options: Ru
     )
 
 
-ALL_INPUTS: tuple[InputName, ...] = get_args(InputName)
-
-
 def _applies(sub: Subcategory, found: Detector, item: Item, feature_kind: str) -> bool:
     if not set(sub.applies_to) & item.kinds(feature_kind):
         return False
     return all(item.has(name) for name in found.needs)
-
-
-class _Applicability:
-    """The checks of a plan that apply to an item (as positions in `plan.checks`, ascending), worked out once
-    per item shape: whether a check applies depends only on the item's kinds and on which inputs it carries,
-    and one run has few such shapes."""
-
-    __slots__ = ("_by_shape", "_plan")
-
-    def __init__(self, plan: Plan) -> None:
-        self._plan = plan
-        self._by_shape: dict[tuple[frozenset[str], tuple[bool, ...]], tuple[int, ...]] = {}
-
-    def checks(self, item: Item) -> tuple[int, ...]:
-        plan = self._plan
-        kinds = item.kinds(plan.feature_kind)
-        shape = (kinds, tuple(item.has(name) for name in ALL_INPUTS))
-        found = self._by_shape.get(shape)
-        if found is None:
-            found = self._by_shape[shape] = tuple(
-                position for position, check in enumerate(plan.checks) if _applies(*check, item, plan.feature_kind)
-            )
-        return found
 
 
 def judge_applies(sub: Subcategory, item: Item, feature_kind: str) -> bool:
@@ -167,15 +160,14 @@ def analyze_items(
     starts (one detector's code and data stay hot in the CPU caches); tags are then built item by item, in
     plan order, exactly as if each item had been checked on its own."""
     totals = _Totals()
-    applicability = _Applicability(plan)
     block: list[Item] = []
     for item in items:
         block.append(item)
         if len(block) == DETECTOR_BLOCK:
-            _run_block(block, plan, applicability, budget_ms, run_id, totals)
+            _run_block(block, plan, budget_ms, run_id, totals)
             block = []
     if block:
-        _run_block(block, plan, applicability, budget_ms, run_id, totals)
+        _run_block(block, plan, budget_ms, run_id, totals)
     return ChunkResult(
         chunk_index=chunk_index,
         inputs=totals.inputs,
@@ -213,11 +205,9 @@ class _Totals:
         self.tags.extend(item_tags)
 
 
-def _run_block(
-    block: list[Item], plan: Plan, applicability: _Applicability, budget_ms: float, run_id: str, totals: _Totals
-) -> None:
+def _run_block(block: list[Item], plan: Plan, budget_ms: float, run_id: str, totals: _Totals) -> None:
     """Check a block of items detector by detector, then record them item by item."""
-    applicable = [applicability.checks(item) for item in block]
+    applicable = [plan.applicable_checks(item) for item in block]
     by_check: list[list[int]] = [[] for _ in plan.checks]  # check position -> block positions it applies to
     for at, positions in enumerate(applicable):
         for position in positions:
