@@ -130,11 +130,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             host=host,
             port=port,
             log_config=None,
+            access_log=False,  # app.request_id writes the access lines (ACCESS_LOG)
             timeout_keep_alive=settings.http_keep_alive_s,
         )
         return EXIT_OK
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_config=None, timeout_keep_alive=settings.http_keep_alive_s
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,  # app.request_id writes the access lines (ACCESS_LOG)
+        timeout_keep_alive=settings.http_keep_alive_s,
     )
     return EXIT_OK
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import structlog
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None, *, redis: ArqRedis | None = Non
         lifespan=[lifespan],
         before_request=admit_request,
         before_send=[rate_limit_headers, record_response],
-        middleware=[request_id_middleware],
+        middleware=[partial(request_id_middleware, log_access=settings.access_log)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,

@@ -15,11 +15,15 @@ from workers.settings import Settings
 
 @pytest.fixture
 def stream():
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     out = io.StringIO()
-    configure_logging(Settings(log_json=True, log_level="INFO"), stream=out)
+    configure_logging(Settings(env="test", log_json=True, log_level="INFO"), stream=out)  # loggers not cached
     yield out
     structlog.contextvars.clear_contextvars()
-    configure_logging(Settings(log_level="WARNING"), stream=io.StringIO())
+    structlog.reset_defaults()  # leave logging as the other tests found it
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def lines(out: io.StringIO) -> list[dict[str, object]]:
@@ -63,3 +67,30 @@ def test_a_logged_traceback_leaves_local_variables_out(stream):
 def test_a_closed_stream_does_not_fail_the_caller(stream):
     stream.close()
     structlog.get_logger("misstep.test").info("after.close")  # must not raise
+
+
+async def _answer_204(scope, receive, send) -> None:
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.mark.parametrize("log_access", [True, False])
+async def test_the_access_line_follows_access_log(stream, log_access: bool) -> None:
+    from app.request_id import request_id_middleware
+
+    app = request_id_middleware(_answer_204, log_access=log_access)
+    scope = {"type": "http", "method": "GET", "path": "/healthz", "headers": [], "client": ("10.0.0.7", 5100)}
+    sent: list[dict[str, object]] = []
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, None, send)
+    assert (b"x-request-id", scope["state"]["request_id"].encode()) in sent[0]["headers"]
+    access = [e for e in lines(stream) if e["event"] == "http.request"]
+    if log_access:
+        assert [(e["method"], e["path"], e["status"], e["client"]) for e in access] == [
+            ("GET", "/healthz", 204, "10.0.0.7:5100")
+        ]
+    else:
+        assert access == []

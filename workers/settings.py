@@ -116,6 +116,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     log_json: bool | None = None  # None = JSON unless stdout is a terminal
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log: bool = True  # one http.request line per request (method, path, status, duration_ms, request_id)
 
     def __post_init__(self) -> None:
         try:

@@ -237,6 +237,12 @@ def test_logs_carry_request_and_run_ids(service: Service) -> None:
     inline_id = inline.json()["run_id"]  # an inline run logs one line, in its request's context
     completed = [e for e in lines if e.get("event") == "run.completed" and e.get("run_id") == inline_id]
     assert [(e["request_id"], e["lane"]) for e in completed] == [("req-inline-43", "inline")]
+    access = [e for e in lines if e.get("event") == "http.request" and e.get("request_id") == "req-inline-43"]
+    assert [(e["method"], e["path"], e["status"], e["logger"]) for e in access] == [
+        ("POST", f"{FA}/analyze", 200, "misstep.access")
+    ]
+    assert access[0]["duration_ms"] > 0 and access[0]["client"].startswith("127.0.0.1:")
+    assert not [e for e in lines if e.get("logger") == "uvicorn.access"]  # one access line per request, ours
 
 
 def test_active_runs_are_bounded_per_tenant_with_429_and_retry_after(redis_url: str, tmp_path: Path) -> None:
