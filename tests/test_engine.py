@@ -154,3 +154,26 @@ def test_tags_do_not_depend_on_how_many_items_are_checked_detector_by_detector(m
     assert msgspec.json.decode(chunks[0])["tags"] == [
         msgspec.to_builtins(tag) for chunk in one_by_one for tag in chunk.tags
     ]
+
+
+def test_items_sharing_a_context_are_checked_one_after_another_and_reported_in_item_order() -> None:
+    seen: list[int] = []
+
+    def record_order(item: Item) -> Finding:
+        seen.append(item.index)
+        return Finding.passed("ok")
+
+    detectors = {
+        "unsupported_claim": Detector(
+            subcategory_id="unsupported_claim", needs=("output", "context"), detect=record_order, module="t"
+        )
+    }
+    plan = build_plan(CATALOGUE, detectors, options())
+    contexts = [("a",), ("b",), ("a",), ("c",), ("b",), ("a",)]
+    items = [Item(index=i, output="answer", context=docs) for i, docs in enumerate(contexts)]
+    assert engine.context_order(items) == [0, 2, 5, 1, 4, 3]
+    result = analyze_items(items, plan, run_id="r")
+    assert seen == [0, 2, 5, 1, 4, 3]
+    assert [tag.item_index for tag in result.tags] == [record.item_index for record in result.inputs] == list(range(6))
+    distinct = [Item(index=i, output="answer", context=(str(i),)) for i in range(4)]
+    assert engine.context_order(distinct) == [0, 1, 2, 3]

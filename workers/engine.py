@@ -156,18 +156,20 @@ def analyze_items(
 ) -> ChunkResult:
     """Run every applicable check of `plan` on `items` and score the findings into tags.
 
-    Items are taken DETECTOR_BLOCK at a time and each detector runs over the whole block before the next one
-    starts (one detector's code and data stay hot in the CPU caches); tags are then built item by item, in
-    plan order, exactly as if each item had been checked on its own."""
+    Items that share a context are checked one after another (see context_order), DETECTOR_BLOCK at a time, and
+    each detector runs over the whole block before the next one starts (one detector's code and data stay hot in
+    the CPU caches, and what a detector memoises about a context is still there for the next item); tags are
+    then built item by item, in item and plan order, exactly as if each item had been checked on its own."""
+    items = list(items)
+    findings: list[list[tuple[Subcategory, Finding]]] = [[] for _ in items]
+    order = context_order(items)
+    for start in range(0, len(order), DETECTOR_BLOCK):
+        block = order[start : start + DETECTOR_BLOCK]
+        for at, scored in zip(block, _run_block([items[at] for at in block], plan, budget_ms), strict=True):
+            findings[at] = scored
     totals = _Totals()
-    block: list[Item] = []
-    for item in items:
-        block.append(item)
-        if len(block) == DETECTOR_BLOCK:
-            _run_block(block, plan, budget_ms, run_id, totals)
-            block = []
-    if block:
-        _run_block(block, plan, budget_ms, run_id, totals)
+    for item, scored in zip(items, findings, strict=True):
+        totals.record(item, scored, run_id)
     return ChunkResult(
         chunk_index=chunk_index,
         inputs=totals.inputs,
@@ -177,6 +179,18 @@ def analyze_items(
         metric_counts=totals.metric_counts,
         worker_id=worker_id,
     )
+
+
+def context_order(items: list[Item]) -> list[int]:
+    """Positions of `items` with those sharing a context next to each other (groups in order of first
+    appearance, items in order within a group), so that several answers to one source document, spread over
+    a run, find its memoised analyses (taxonomy/text.py, the grounding support index) still cached."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for position, item in enumerate(items):
+        groups.setdefault(item.context, []).append(position)
+    if len(groups) == len(items):
+        return list(range(len(items)))
+    return [position for positions in groups.values() for position in positions]
 
 
 class _Totals:
@@ -205,8 +219,8 @@ class _Totals:
         self.tags.extend(item_tags)
 
 
-def _run_block(block: list[Item], plan: Plan, budget_ms: float, run_id: str, totals: _Totals) -> None:
-    """Check a block of items detector by detector, then record them item by item."""
+def _run_block(block: list[Item], plan: Plan, budget_ms: float) -> list[list[tuple[Subcategory, Finding]]]:
+    """Check a block of items detector by detector; each item's findings, in plan order."""
     applicable = [plan.applicable_checks(item) for item in block]
     by_check: list[list[int]] = [[] for _ in plan.checks]  # check position -> block positions it applies to
     for at, positions in enumerate(applicable):
@@ -217,5 +231,7 @@ def _run_block(block: list[Item], plan: Plan, budget_ms: float, run_id: str, tot
         found = plan.checks[position][1]
         for at in ats:
             findings[at][position] = _run_detector(found, block[at], budget_ms)
-    for item, positions, item_findings in zip(block, applicable, findings, strict=True):
-        totals.record(item, [(plan.checks[position][0], item_findings[position]) for position in positions], run_id)
+    return [
+        [(plan.checks[position][0], item_findings[position]) for position in positions]
+        for positions, item_findings in zip(applicable, findings, strict=True)
+    ]

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 from typing import Any
@@ -46,6 +47,8 @@ async def startup(ctx: dict[str, Any]) -> None:
         llm_provider=settings.llm_provider,
         llm_model=settings.resolved_llm_model or None,
     )
+    gc.collect()
+    gc.freeze()  # the catalogue, detectors and their tables live as long as the worker: out of full GC passes
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -263,3 +263,32 @@ def test_hallucination_grounding_detectors_tolerate_none_and_structured_fields(d
 def test_unsupported_claim_decides_on_numbers_python_cannot_map(output: str) -> None:
     finding = run("unsupported_claim", input="What is the fee?", output=output, context=("The fee is six dollars.",))
     assert finding.decision in ("pass", "fail", "unsure") and not finding.rationale.startswith("detector error")
+
+
+def test_an_index_extending_a_shared_context_index_answers_as_one_built_from_all_texts() -> None:
+    from taxonomy.detectors.hallucination_grounding._entities import entities
+    from taxonomy.detectors.hallucination_grounding._numbers import numbers
+    from taxonomy.detectors.hallucination_grounding._support import SupportIndex, context_index
+
+    docs = [
+        "The United Nations met in Geneva on 12 March 1998; twenty delegates from the UK attended.",
+        "Revenue rose 3.45% to $1,200,000 at 9:30 pm, said Dr. Maria Lopez of Acme-Corp.",
+    ]
+    question = "What did the Spanish delegation say about the twelve-point plan in 2001?"
+    base = context_index(docs)
+    assert context_index(list(docs)) is base  # memoised by the documents' text
+    before = (set(base.tokens), set(base.stems), len(base.bigrams), set(base.values))
+    extended = SupportIndex.extending(base)
+    extended.add(question)
+    fresh = SupportIndex.build([*docs, question])
+    assert extended.tokens == fresh.tokens and extended.stems == fresh.stems
+    for part in ("bigrams", "codes", "prefixes", "acronyms", "values", "word_values", "listed_values", "times"):
+        assert getattr(extended, part) == getattr(fresh, part), part
+    answer = "In 2001 Spain, the UN and Maria Lopez of Acme-Corp said revenue rose 3.5% to 1.2 million, not 7%."
+    for mention in numbers(answer):
+        assert extended.has_value(mention) == fresh.has_value(mention), mention.text
+    for mention in entities(answer):
+        assert extended.entity_support(mention) == fresh.entity_support(mention), mention.text
+    assert extended.has_value(next(m for m in numbers(answer) if m.text == "2001"))  # from the question
+    assert (set(base.tokens), set(base.stems), len(base.bigrams), set(base.values)) == before  # base unchanged
+    assert "2001" not in base.tokens and 2001.0 not in base.values

@@ -5,13 +5,20 @@ Lookups are set membership on tokens, stems, bigrams, acronyms and number values
 against a large context stays linear overall. Only tokens and stems are built eagerly; bigrams, acronyms,
 codes, prefixes and number values are derived on first use, and a number is first looked for where its
 digits occur (a cheap, exact hit) before every number of the evidence is read.
+
+The context's part is shared: `context_index(docs)` builds an index of a context once (memoised, like the
+per-text analyses of taxonomy/text.py) and never changes it; `SupportIndex.extending(base)` starts an item's
+index from it (copies of its token and stem sets) and adds the item's own texts. Every derived part of an
+extending index is the base's (worked out once, on first use by any item) plus that of its own texts, so items
+that share a context, as several answers to one source document do, index the context once.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 from itertools import filterfalse, pairwise
 from math import isfinite
 
@@ -54,6 +61,9 @@ MAX_DIGIT_PROBES = 4  # the same for a one-digit number, whose digit occurs in m
 # whole evidence, so an answer with thousands of distinct numbers must not probe them all (quadratic).
 MAX_PROBED_NUMBERS = 64
 
+MAX_CACHED_CONTEXTS = 24  # contexts whose index is kept (see context_index); items are grouped by context
+MAX_CACHED_CONTEXT_CHARS = 200_000  # a longer context is indexed for its item alone, not kept
+
 
 class SupportIndex:
     """Everything the answer may legitimately draw on, indexed for O(1) lookups.
@@ -64,6 +74,7 @@ class SupportIndex:
     __slots__ = (
         "_acronyms",
         "_added",
+        "_base",
         "_bigrams",
         "_codes",
         "_listed_values",
@@ -76,14 +87,36 @@ class SupportIndex:
         "tokens",
     )
 
-    def __init__(self) -> None:
-        self.tokens: set[str] = set()
-        self.stems: set[str] = set()
+    def __init__(self, base: SupportIndex | None = None) -> None:
+        self._base = base  # never changed: its derived parts are shared, this index adds to copies of its sets
+        self.tokens: set[str] = set() if base is None else set(base.tokens)
+        self.stems: set[str] = set() if base is None else set(base.stems)
         # Per added text: the text, its tokens as written (None if not needed for normalising), normalised,
         # the normalised ones new to the index, and when all were new, the stems of its words (word_stems).
-        self._added: list[tuple[str, set[str] | None, set[str], set[str], set[str] | None]] = []
+        # An extending index starts with its base's entries; its own follow (see _own).
+        self._added: list[tuple[str, set[str] | None, set[str], set[str], set[str] | None]] = (
+            [] if base is None else list(base._added)
+        )
         self._probed = 0  # numbers looked up by _written (see MAX_PROBED_NUMBERS)
         self._reset_derived()
+
+    @classmethod
+    def extending(cls, base: SupportIndex) -> SupportIndex:
+        """A new index holding everything `base` holds, to add an item's own texts to; `base` is not changed."""
+        return cls(base)
+
+    def _own(self) -> list[tuple[str, set[str] | None, set[str], set[str], set[str] | None]]:
+        """The entries added to this index itself, after its base's."""
+        return self._added if self._base is None else self._added[len(self._base._added) :]
+
+    def _union(self, base_part: set, own_parts: Iterable[Iterable]) -> set:  # type: ignore[type-arg]
+        """A derived part: the base's (shared, not copied while nothing is added to it) and the own texts'."""
+        found = None
+        for part in own_parts:
+            if found is None:
+                found = set(base_part)
+            found.update(part)
+        return base_part if found is None else found
 
     def _reset_derived(self) -> None:
         self._bigrams: set[tuple[str, str]] | None = None
@@ -131,64 +164,65 @@ class SupportIndex:
     @property
     def bigrams(self) -> set[tuple[str, str]]:
         if self._bigrams is None:
-            self._bigrams = set()
-            for text, _, _, _, _ in self._added:
-                self._bigrams.update(pairwise(word_list(normalize(text))))
+            base = self._base.bigrams if self._base is not None else set()
+            self._bigrams = self._union(base, (pairwise(word_list(normalize(e[0]))) for e in self._own()))
         return self._bigrams
 
     @property
     def codes(self) -> set[str]:
         if self._codes is None:
-            self._codes = set()
-            for text, written, _, _, _ in self._added:
-                raw = raw_tokens(text) if written is None else written
-                self._codes.update(t.replace(".", "").lower() for t in raw if t.isupper() and 2 <= len(t) <= 6)
+            base = self._base.codes if self._base is not None else set()
+            self._codes = self._union(base, map(_codes_of, self._own()))
         return self._codes
 
     @property
     def prefixes(self) -> set[str]:
         if self._prefixes is None:
-            self._prefixes = set()
-            for _, _, _, new_tokens, _ in self._added:
-                self._prefixes.update(tok[:DEMONYM_PREFIX] for tok in new_tokens if len(tok) > DEMONYM_PREFIX)
+            base = self._base.prefixes if self._base is not None else set()
+            self._prefixes = self._union(
+                base, ((tok[:DEMONYM_PREFIX] for tok in e[3] if len(tok) > DEMONYM_PREFIX) for e in self._own())
+            )
         return self._prefixes
 
     @property
     def acronyms(self) -> set[str]:
         if self._acronyms is None:
-            self._acronyms = set()
-            for text, _, _, _, _ in self._added:
-                for match in CAPITALISED_RUN_RE.finditer(text):
-                    self._acronyms.add("".join(w[0] for w in match.group().split() if w[:1].isupper()).lower())
+            base = self._base.acronyms if self._base is not None else set()
+            self._acronyms = self._union(base, map(_acronyms_of, self._own()))
         return self._acronyms
 
     @property
     def values(self) -> set[float]:
         """Every number value the evidence states (number_values)."""
         if self._values is None:
-            self._values = set(self.listed_values)
-            for text, _, tokens, _, _ in self._added:
-                self._values |= spelled_values(text, tokens)
+            base = self._base.values if self._base is not None else set()
+            own = self._own()
+            self._values = (
+                self._union(
+                    base, [self.listed_values, *(spelled_values(text, tokens) for text, _, tokens, _, _ in own)]
+                )
+                if own
+                else base
+            )
         return self._values
 
     @property
     def word_values(self) -> set[float]:
         """The values of number words ("twenty", "dozen"): a subset of `values`, from the tokens alone."""
         if self._word_values is None:
-            self._word_values = set()
-            for _, _, tokens, _, _ in self._added:
-                self._word_values |= word_values(tokens)
+            base = self._base.word_values if self._base is not None else set()
+            self._word_values = self._union(base, (word_values(e[2]) for e in self._own()))
         return self._word_values
 
     @property
     def listed_values(self) -> set[float]:
         """The values but those of spelled-out numbers with scale words: a subset of `values`, cheaper."""
         if self._listed_values is None:
-            self._listed_values, self._times = set(), set()
-            for text, _, tokens, _, _ in self._added:
-                values, times = listed_values(text, tokens)
-                self._listed_values |= values
-                self._times |= times
+            own = [listed_values(text, tokens) for text, _, tokens, _, _ in self._own()]
+            base_values = self._base.listed_values if self._base is not None else set()
+            base_times = self._base.times if self._base is not None else set()
+            self._listed_values = self._union(base_values, (values for values, _ in own))
+            self._times = self._union(base_times, (times for _, times in own))
         return self._listed_values
 
     @property
@@ -303,3 +337,33 @@ class SupportIndex:
         if not content_stems:
             return 1.0
         return sum(1 for s in content_stems if s in self.stems or s in self.tokens) / len(content_stems)
+
+
+_Entry = tuple[str, set[str] | None, set[str], set[str], set[str] | None]
+
+
+def _codes_of(entry: _Entry) -> Iterator[str]:
+    """All-caps short tokens of an added text as written, without dots: "CA", "UK", "NYC"."""
+    text, written, _, _, _ = entry
+    raw = raw_tokens(text) if written is None else written
+    return (t.replace(".", "").lower() for t in raw if t.isupper() and 2 <= len(t) <= 6)
+
+
+def _acronyms_of(entry: _Entry) -> Iterator[str]:
+    """The initials of each run of capitalised words of an added text ("United Nations" -> "un")."""
+    for match in CAPITALISED_RUN_RE.finditer(entry[0]):
+        yield "".join(w[0] for w in match.group().split() if w[:1].isupper()).lower()
+
+
+@lru_cache(maxsize=MAX_CACHED_CONTEXTS)
+def _cached_context_index(docs: tuple[str, ...]) -> SupportIndex:
+    return SupportIndex.build(docs)
+
+
+def context_index(docs: Sequence[str]) -> SupportIndex:
+    """The index of a context's documents, to extend (never to add to: it may be shared). Memoised for
+    contexts up to MAX_CACHED_CONTEXT_CHARS, keyed by their text."""
+    key = tuple(docs)
+    if sum(map(len, key)) > MAX_CACHED_CONTEXT_CHARS:
+        return SupportIndex.build(key)
+    return _cached_context_index(key)

@@ -46,7 +46,7 @@ from taxonomy.detectors.hallucination_grounding._facts import (
 from taxonomy.detectors.hallucination_grounding._negation import negation_flips
 from taxonomy.detectors.hallucination_grounding._numbers import numbers
 from taxonomy.detectors.hallucination_grounding._structured import attribute_flips
-from taxonomy.detectors.hallucination_grounding._support import SupportIndex
+from taxonomy.detectors.hallucination_grounding._support import SupportIndex, context_index
 from taxonomy.model import Evidence, Finding, Item
 from taxonomy.registry import detector
 from taxonomy.text import cached_sentences, snippet, truncate
@@ -224,7 +224,7 @@ def detect(item: Item) -> Finding:
     output = as_text(item.output)
     output = output[:MAX_OUTPUT_CHARS]
     context_docs = [doc for doc in (item.context or ()) if isinstance(doc, str)]
-    index = SupportIndex.build(context_docs)
+    index = SupportIndex.extending(context_index(context_docs))
     audit = _Audit(output, index, cached_sentences(output))
     output_stems = audit.output_stems()
     in_context = sum(1 for s in output_stems if s in index.stems or s in index.tokens)
