@@ -12,7 +12,7 @@ from typing import Any
 from taxonomy.catalogue import load_catalogue
 from taxonomy.registry import discover
 from workers.contract import RunOptions
-from workers.engine import analyze_items, build_plan
+from workers.engine import analyze_items, build_plan, context_order
 from workers.evaluation import EVAL_SETS, to_dataset_item
 from workers.intake import detect_feature_kind, to_item
 from workers.settings import Settings
@@ -51,8 +51,9 @@ def engine_throughput(data_dir: Path, repeats: int = 3) -> dict[str, Any]:
         total_items += len(items)
         total_seconds += best
         detector_items += len(items)
+        in_engine_order = [items[at] for at in context_order(items)]
         for sub, found in plan.checks:
-            for item in items:
+            for item in in_engine_order:
                 if set(sub.applies_to) & item.kinds(options.feature_kind) and all(item.has(n) for n in found.needs):
                     started = time.process_time_ns()
                     found.detect(item)

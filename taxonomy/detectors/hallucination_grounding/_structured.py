@@ -13,11 +13,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import add
 from typing import Any
 
 from taxonomy.detectors.hallucination_grounding._facts import cached_stem, normalize
-from taxonomy.text import STOPWORDS, stem_preimage, word_list, word_lists, word_set
+from taxonomy.text import MAX_CACHED_TEXTS, STOPWORDS, stem_preimage, word_list, word_lists, word_set
 
 CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[_\s]+")
 # [.;!?]\s|\n|(?<!\s)\s+(?:but|however|...)\b, opening with the character it consumes first.
@@ -71,15 +72,17 @@ def _leaves(node: Any, path: tuple[str, ...], depth: int = 0) -> Iterator[tuple[
                 yield path, value
 
 
-def negative_attributes(doc: str) -> list[tuple[str, list[str], list[str], Any]]:
-    """(path, child tokens, parent tokens, value) of every false or null leaf of a JSON context document."""
+@lru_cache(maxsize=MAX_CACHED_TEXTS)
+def negative_attributes(doc: str) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...]:
+    """(path, child tokens, parent tokens, value) of every false or null leaf of a JSON context document;
+    memoised per document (answers that share a context read its records once)."""
     text = doc.strip()
     if not text.startswith(("{", "[")) or len(text) > MAX_JSON_CHARS:
-        return []
+        return ()
     try:
         record = json.loads(text)
     except (ValueError, RecursionError):
-        return []
+        return ()
     found = []
     leaves = list(_leaves(record, ()))
     # Free text inside the record (reviews, descriptions) can back what a null attribute leaves open.
@@ -97,10 +100,10 @@ def negative_attributes(doc: str) -> list[tuple[str, list[str], list[str], Any]]
                 prose = word_set(normalize("\n".join(v for _, v in leaves if isinstance(v, str) and " " in v)))
             if all(not stem_preimage(cached_stem(t)).isdisjoint(prose) for t in child):
                 continue
-        found.append((".".join(path), child, parent, None if value is None else False))
+        found.append((".".join(path), tuple(child), tuple(parent), None if value is None else False))
         if len(found) >= MAX_LEAVES:
             break
-    return found
+    return tuple(found)
 
 
 def _clauses(text: str) -> Iterator[tuple[int, int]]:
