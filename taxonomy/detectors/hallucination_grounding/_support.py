@@ -61,6 +61,9 @@ MAX_DIGIT_PROBES = 4  # the same for a one-digit number, whose digit occurs in m
 # whole evidence, so an answer with thousands of distinct numbers must not probe them all (quadratic).
 MAX_PROBED_NUMBERS = 64
 
+# Per text added to an index: the text, its tokens as written (None if not needed for normalising), normalised,
+# the normalised ones new to the index, and when all were new, the stems of its words (word_stems).
+_Entry = tuple[str, set[str] | None, set[str], set[str], set[str] | None]
 MAX_CACHED_CONTEXTS = 24  # contexts whose index is kept (see context_index); items are grouped by context
 MAX_CACHED_CONTEXT_CHARS = 200_000  # a longer context is indexed for its item alone, not kept
 
@@ -91,12 +94,8 @@ class SupportIndex:
         self._base = base  # never changed: its derived parts are shared, this index adds to copies of its sets
         self.tokens: set[str] = set() if base is None else set(base.tokens)
         self.stems: set[str] = set() if base is None else set(base.stems)
-        # Per added text: the text, its tokens as written (None if not needed for normalising), normalised,
-        # the normalised ones new to the index, and when all were new, the stems of its words (word_stems).
         # An extending index starts with its base's entries; its own follow (see _own).
-        self._added: list[tuple[str, set[str] | None, set[str], set[str], set[str] | None]] = (
-            [] if base is None else list(base._added)
-        )
+        self._added: list[_Entry] = [] if base is None else list(base._added)
         self._probed = 0  # numbers looked up by _written (see MAX_PROBED_NUMBERS)
         self._reset_derived()
 
@@ -105,7 +104,7 @@ class SupportIndex:
         """A new index holding everything `base` holds, to add an item's own texts to; `base` is not changed."""
         return cls(base)
 
-    def _own(self) -> list[tuple[str, set[str] | None, set[str], set[str], set[str] | None]]:
+    def _own(self) -> list[_Entry]:
         """The entries added to this index itself, after its base's."""
         return self._added if self._base is None else self._added[len(self._base._added) :]
 
@@ -237,7 +236,7 @@ class SupportIndex:
         or a word with an apostrophe of it."""
         if text.isascii():
             for added, _, tokens, _, own in self._added:
-                if added is text:
+                if added == text:  # the same text (items sharing a context hold equal, not identical, strings)
                     if own is not None:
                         return own
                     words = set(filter(str.isalnum, tokens))
@@ -337,9 +336,6 @@ class SupportIndex:
         if not content_stems:
             return 1.0
         return sum(1 for s in content_stems if s in self.stems or s in self.tokens) / len(content_stems)
-
-
-_Entry = tuple[str, set[str] | None, set[str], set[str], set[str] | None]
 
 
 def _codes_of(entry: _Entry) -> Iterator[str]:
