@@ -292,3 +292,6 @@ def test_an_index_extending_a_shared_context_index_answers_as_one_built_from_all
     assert extended.has_value(next(m for m in numbers(answer) if m.text == "2001"))  # from the question
     assert (set(base.tokens), set(base.stems), len(base.bigrams), set(base.values)) == before  # base unchanged
     assert "2001" not in base.tokens and 2001.0 not in base.values
+    same_doc = "".join(list(docs[0]))  # another item's copy of the document: equal, not the same object
+    assert same_doc is not docs[0]
+    assert extended.word_stems(same_doc) == SupportIndex.build([same_doc, docs[1]]).word_stems(same_doc)
