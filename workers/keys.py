@@ -3,7 +3,9 @@
 A key is `vq_` + 32 random URL-safe characters (the Valiqor SDK insists on the prefix; ThinkHive's
 accepts any Bearer key). Redis never holds a key in plaintext: lookups go through HMAC-SHA256 of the
 key with a pepper (KEY_PEPPER, or a random pepper created once in Redis when unset). Revocation
-deletes the hash entry, so a revoked key is refused on its very next request (nothing is cached).
+deletes the hash entry, so a revoked key is refused on its very next request (nothing is cached). A
+lookup is one round trip: a Lua script follows the digest to the record (it reads the record's key, which
+the script derives from the digest entry: fine on a standalone Redis, as arq requires).
 
 Keys (not tenant-scoped: they are how a tenant is found):
     ms:_keys:digest:{hex}   key id of the key whose keyed hash is {hex}
@@ -40,6 +42,13 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _decode_key = msgspec.msgpack.Decoder(ApiKey).decode
+KEY_RECORD_PREFIX = "ms:_keys:key:"
+# KEYS[1] the digest entry; ARGV[1] KEY_RECORD_PREFIX. Returns the record of the key id it names, or nil.
+_LOOKUP_LUA = """
+local key_id = redis.call('GET', KEYS[1])
+if not key_id then return false end
+return redis.call('GET', ARGV[1] .. key_id)
+"""
 
 
 class KeySetupError(ValueError):
@@ -50,6 +59,7 @@ class KeyStore:
     def __init__(self, redis: Redis, *, pepper: str | None = None) -> None:
         self.redis = redis
         self._pepper = pepper.encode() if pepper else None
+        self._lookup = redis.register_script(_LOOKUP_LUA)
 
     async def pepper(self) -> bytes:
         if self._pepper is None:
@@ -76,7 +86,7 @@ class KeyStore:
             created_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         )
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"ms:_keys:key:{record.key_id}", _encode(record))
+            pipe.set(f"{KEY_RECORD_PREFIX}{record.key_id}", _encode(record))
             pipe.set(f"ms:_keys:digest:{record.digest}", record.key_id)
             pipe.sadd("ms:_keys:ids", record.key_id)
             await pipe.execute()
@@ -84,19 +94,17 @@ class KeyStore:
 
     async def lookup(self, key: str) -> ApiKey | None:
         """The live key record for a presented key, or None (unknown or revoked)."""
-        key_id = await self.redis.get(f"ms:_keys:digest:{await self.digest(key)}")
-        if key_id is None:
-            return None
-        record = await self.get(key_id.decode())
+        raw = await self._lookup(keys=[f"ms:_keys:digest:{await self.digest(key)}"], args=[KEY_RECORD_PREFIX])
+        record = _decode_key(raw) if raw is not None else None
         return record if record is not None and record.revoked_at is None else None
 
     async def get(self, key_id: str) -> ApiKey | None:
-        raw = await self.redis.get(f"ms:_keys:key:{key_id}")
+        raw = await self.redis.get(f"{KEY_RECORD_PREFIX}{key_id}")
         return _decode_key(raw) if raw is not None else None
 
     async def list(self, tenant: str | None = None) -> list[ApiKey]:
         ids = sorted(i.decode() for i in await self.redis.smembers("ms:_keys:ids"))
-        raws = await self.redis.mget([f"ms:_keys:key:{i}" for i in ids]) if ids else []
+        raws = await self.redis.mget([f"{KEY_RECORD_PREFIX}{i}" for i in ids]) if ids else []
         records = [_decode_key(raw) for raw in raws if raw is not None]
         return [r for r in records if tenant is None or r.tenant == tenant]
 
@@ -110,6 +118,6 @@ class KeyStore:
         )
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(f"ms:_keys:digest:{record.digest}")
-            pipe.set(f"ms:_keys:key:{key_id}", _encode(revoked))
+            pipe.set(f"{KEY_RECORD_PREFIX}{key_id}", _encode(revoked))
             await pipe.execute()
         return revoked

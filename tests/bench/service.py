@@ -34,14 +34,34 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99), "n": len(ordered)}
 
 
-async def _client(base: str, host: str, runs: int, poll_s: float, prefer_async: bool) -> list[float]:
+def mint_key(redis_url: str) -> dict[str, str]:
+    """The Authorization header of a key minted for the bench, as a production client sends one: the API
+    looks the key up in Redis on every request (KeyStore.lookup), which a keyless dev-mode call skips."""
+    from redis.asyncio import Redis
+
+    from workers.keys import KeyStore
+
+    async def mint() -> str:
+        redis = Redis.from_url(redis_url)
+        try:
+            key, _ = await KeyStore(redis).create("bench", "pro")
+            return key
+        finally:
+            await redis.aclose()
+
+    return {"authorization": f"Bearer {asyncio.run(mint())}"}
+
+
+async def _client(
+    base: str, host: str, runs: int, poll_s: float, prefer_async: bool, auth: dict[str, str]
+) -> list[float]:
     """One client submitting runs one after another, as the Valiqor SDK does: a 200 answer is the completed
     result; a 202 is polled on the status endpoint until the run is finished."""
     from urllib.parse import urlsplit
 
     url = urlsplit(base)
     reader, writer = await asyncio.open_connection(url.hostname, url.port)
-    headers = {"prefer": "respond-async"} if prefer_async else {}
+    headers = {**auth, "prefer": "respond-async"} if prefer_async else dict(auth)
     latencies = []
     try:
         for _ in range(runs):
@@ -51,7 +71,7 @@ async def _client(base: str, host: str, runs: int, poll_s: float, prefer_async: 
             assert status in (200, 202), body
             answer = json.loads(body)
             if status == 202:  # like the SDK, poll without reading the envelope's status
-                poll = encode_get(host, f"{FA}/runs/{answer['run_id']}/status")
+                poll = encode_get(host, f"{FA}/runs/{answer['run_id']}/status", auth)
                 while True:
                     writer.write(poll)
                     _, _, body = await _read_reply(reader)
@@ -67,7 +87,13 @@ async def _client(base: str, host: str, runs: int, poll_s: float, prefer_async: 
 
 
 def end_to_end_latency(
-    service: Service, concurrency: int, runs_per_client: int, poll_s: float = 0.001, *, prefer_async: bool = False
+    service: Service,
+    concurrency: int,
+    runs_per_client: int,
+    poll_s: float = 0.001,
+    *,
+    prefer_async: bool = False,
+    auth: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Submit-to-completed latency of single-item rule_based runs as a client sees it: the 200 answer of an
     inline run, or (with `prefer_async`, or for a queued run) polling the status endpoint after the 202."""
@@ -75,17 +101,22 @@ def end_to_end_latency(
 
     async def main() -> list[float]:
         results = await asyncio.gather(
-            *(_client(service.base_url, host, runs_per_client, poll_s, prefer_async) for _ in range(concurrency))
+            *(
+                _client(service.base_url, host, runs_per_client, poll_s, prefer_async, auth or {})
+                for _ in range(concurrency)
+            )
         )
         return [x for r in results for x in r]
 
     return {"concurrency": concurrency, **percentiles(asyncio.run(main()))}
 
 
-def http_front(service: Service, requests: int = 4000, concurrency: int = 32) -> dict[str, Any]:
+def http_front(
+    service: Service, requests: int = 4000, concurrency: int = 32, auth: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Submit requests/s and latency on one API process (no worker draining the queue)."""
     host = service.base_url.removeprefix("http://")
-    payload = [encode_post(host, f"{FA}/analyze", SINGLE)] * requests
+    payload = [encode_post(host, f"{FA}/analyze", SINGLE, auth)] * requests
     started = time.perf_counter()
     replies = asyncio.run(send_all(service.base_url, payload, concurrency))
     elapsed = time.perf_counter() - started
@@ -149,31 +180,35 @@ BATCH_ROUNDS = 2  # each batch configuration runs this often, alternating; the b
 
 def run_service_benchmarks(redis_url: str, workdir: Path, batch_items: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    auth = mint_key(redis_url)  # every latency and HTTP-front request carries it, as a production client's does
     for key, processes in (("latency", "1"), ("latency_2_api_processes", "2")):
         service = start_service(redis_url, workdir / key, workers=2, API_PROCESSES=processes, **PRODUCTION_LIKE)
         try:
-            end_to_end_latency(service, 8, 10)  # warm-up
+            end_to_end_latency(service, 8, 10, auth=auth)  # warm-up
             out[key] = [
-                end_to_end_latency(service, 1, 200),
-                end_to_end_latency(service, 8, 100),
-                end_to_end_latency(service, 64, 10),
+                end_to_end_latency(service, 1, 200, auth=auth),
+                end_to_end_latency(service, 8, 100, auth=auth),
+                end_to_end_latency(service, 64, 10, auth=auth),
             ]
             if processes == "1":  # the same runs, answered 202 and polled (Prefer: respond-async)
                 out["latency_respond_async"] = [
-                    end_to_end_latency(service, 1, 200, prefer_async=True),
-                    end_to_end_latency(service, 8, 100, prefer_async=True),
+                    end_to_end_latency(service, 1, 200, prefer_async=True, auth=auth),
+                    end_to_end_latency(service, 8, 100, prefer_async=True, auth=auth),
                 ]
         finally:
             service.stop()
     queued = start_service(redis_url, workdir / "queued", workers=2, INLINE_MAX_ITEMS="0", **PRODUCTION_LIKE)
     try:  # every run through the queue and a worker
-        out["latency_queued"] = [end_to_end_latency(queued, 1, 200), end_to_end_latency(queued, 8, 100)]
+        out["latency_queued"] = [
+            end_to_end_latency(queued, 1, 200, auth=auth),
+            end_to_end_latency(queued, 8, 100, auth=auth),
+        ]
     finally:
         queued.stop()
     for name, extra in (("http_front", {}), ("http_front_enqueue_only", {"INLINE_MAX_ITEMS": "0"})):
         front = start_service(redis_url, workdir / name, workers=0, **PRODUCTION_LIKE, **extra)
         try:
-            out[name] = http_front(front)
+            out[name] = http_front(front, auth=auth)
         finally:
             front.stop()
     runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}

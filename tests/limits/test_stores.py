@@ -126,3 +126,21 @@ async def test_an_inflight_marker_refuses_while_its_run_is_running_and_is_replac
     await inflight.release(again)
     assert await redis.get(inflight_key(tenant, "target")) is None
     assert isinstance(await inflight.acquire(tenant, "target", is_running), type(claim))
+
+
+async def test_a_key_lookup_finds_a_live_key_in_one_script_and_refuses_unknown_and_revoked_ones(redis: Redis) -> None:
+    from workers.keys import KEY_RECORD_PREFIX, KeyStore
+
+    keys = KeyStore(redis, pepper=f"pepper-{uuid.uuid4().hex}")
+    tenant = _tenant()
+    key, record = await keys.create(tenant, "pro")
+    found = await keys.lookup(key)
+    assert found == record and (found.tenant, found.plan) == (tenant, "pro")
+    assert await keys.lookup(key + "x") is None
+    other = KeyStore(redis, pepper=f"pepper-{uuid.uuid4().hex}")  # another pepper: another digest
+    assert await other.lookup(key) is None
+    await redis.delete(f"{KEY_RECORD_PREFIX}{record.key_id}")  # a digest entry whose record is gone
+    assert await keys.lookup(key) is None
+    live, live_record = await keys.create(tenant)
+    await keys.revoke(live_record.key_id)
+    assert await keys.lookup(live) is None
