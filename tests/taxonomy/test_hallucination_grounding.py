@@ -268,7 +268,11 @@ def test_unsupported_claim_decides_on_numbers_python_cannot_map(output: str) -> 
 def test_an_index_extending_a_shared_context_index_answers_as_one_built_from_all_texts() -> None:
     from taxonomy.detectors.hallucination_grounding._entities import entities
     from taxonomy.detectors.hallucination_grounding._numbers import numbers
-    from taxonomy.detectors.hallucination_grounding._support import SupportIndex, context_index
+    from taxonomy.detectors.hallucination_grounding._support import (
+        MAX_CACHED_CONTEXT_CHARS,
+        SupportIndex,
+        context_index,
+    )
 
     docs = [
         "The United Nations met in Geneva on 12 March 1998; twenty delegates from the UK attended.",
@@ -277,6 +281,8 @@ def test_an_index_extending_a_shared_context_index_answers_as_one_built_from_all
     question = "What did the Spanish delegation say about the twelve-point plan in 2001?"
     base = context_index(docs)
     assert context_index(list(docs)) is base  # memoised by the documents' text
+    long_doc = ["word " * (MAX_CACHED_CONTEXT_CHARS // 5 + 1)]
+    assert context_index(long_doc) is not context_index(long_doc)  # too long to keep: indexed each time
     before = (set(base.tokens), set(base.stems), len(base.bigrams), set(base.values))
     extended = SupportIndex.extending(base)
     extended.add(question)

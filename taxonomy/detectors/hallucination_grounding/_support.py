@@ -65,7 +65,9 @@ MAX_PROBED_NUMBERS = 64
 # the normalised ones new to the index, and when all were new, the stems of its words (word_stems).
 _Entry = tuple[str, set[str] | None, set[str], set[str], set[str] | None]
 MAX_CACHED_CONTEXTS = 24  # contexts whose index is kept (see context_index); items are grouped by context
-MAX_CACHED_CONTEXT_CHARS = 200_000  # a longer context is indexed for its item alone, not kept
+# A longer context is indexed for its item alone, not kept. An index with every derived part holds about 50
+# bytes per character of text (1.1 MB for 20,000 characters), so the kept ones stay under ~40 MB in all.
+MAX_CACHED_CONTEXT_CHARS = 32_000
 
 
 class SupportIndex:
