@@ -4,13 +4,14 @@ A run of at most INLINE_MAX_ITEMS items and INLINE_MAX_BYTES of stored items, on
 (`workers.submission.runs_inline`), never goes through the queue: the API process analyses it with the
 same engine, summary and result code a worker runs, then stores it already completed, in one atomic
 step (RunStore.create_completed_run). The submit is answered with the complete result, and the run costs
-two Redis round trips (rate limit, the write) instead of a worker's poll, claim and status transitions.
+two Redis round trips (rate limit, the write; a minted key adds its lookup) instead of a worker's poll,
+claim and status transitions.
 
 Nothing is stored before the analysis is done, so a process that dies mid-analysis leaves nothing
 behind (but a ThinkHive run's explanations, replaced by the retry): the client got no answer and
-resubmits. An inline run is
-never queued, so it never counts against MAX_ACTIVE_RUNS_PER_TENANT. The byte bound keeps the event
-loop's time per submit small (detectors are linear in the text; README "Performance" gives figures).
+resubmits. An inline run is never queued, so it never counts against MAX_ACTIVE_RUNS_PER_TENANT. The
+byte bound keeps the event loop's time per submit small (detectors are linear in the text; README
+"Performance" gives figures).
 """
 
 from __future__ import annotations
