@@ -177,3 +177,14 @@ def test_items_sharing_a_context_are_checked_one_after_another_and_reported_in_i
     assert [tag.item_index for tag in result.tags] == [record.item_index for record in result.inputs] == list(range(6))
     distinct = [Item(index=i, output="answer", context=(str(i),)) for i in range(4)]
     assert engine.context_order(distinct) == [0, 1, 2, 3]
+
+
+def test_merging_one_part_gives_that_part() -> None:
+    detectors = {"degenerate_output": fixed("degenerate_output", Finding(decision="fail", severity=4, confidence=0.9))}
+    plan = build_plan(CATALOGUE, detectors, options())
+    chunk = analyze_items([Item(index=i, output=f"answer {i}") for i in range(3)], plan, run_id="r")
+    part = summarize_part(chunk, Settings(), CATALOGUE)
+    twice = merge_parts(
+        [part, summarize_part(ChunkResult(chunk_index=1, inputs=[], tags=[], detectors_run=[]), Settings(), CATALOGUE)]
+    )
+    assert merge_parts([part]) == twice == part  # an empty second chunk adds nothing either

@@ -114,7 +114,9 @@ def summarize_part(
 
 
 def merge_parts(parts: list[SummaryPart]) -> SummaryPart:
-    """One part for the whole run."""
+    """One part for the whole run (a one-chunk run's own part: merging one part changes nothing)."""
+    if len(parts) == 1:
+        return parts[0]
     sums: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
     fails_by_sub: Counter[str] = Counter()
