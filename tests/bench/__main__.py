@@ -91,7 +91,8 @@ def table(results: dict[str, object]) -> str:
     lines.append(
         f"2 workers vs 1: {service['batch_speedup_2_vs_1']}x processing "
         f"({service['batch_speedup_2_vs_1_with_submit']}x including the submit); this machine's own ceiling, "
-        f"two CPU-bound processes vs one, measured in this run: {results['machine_parallelism_2_vs_1']}x"
+        f"two CPU-bound processes vs one: {results['machine_parallelism_2_vs_1']}x at the start of this run, "
+        f"{service['machine_parallelism_by_batch_round']} just before each round of batches"
     )
     lines += ["", render_adversarial(results["adversarial"], MB, 2)]
     lines += llm_table(results["llm"])

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.bench.machine import machine_parallelism
 from tests.conftest import Service, start_service
 from tests.loadgen import _read_reply, encode_get, encode_post, send_all
 
@@ -212,7 +213,9 @@ def run_service_benchmarks(redis_url: str, workdir: Path, batch_items: list[dict
         finally:
             front.stop()
     runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+    out["machine_parallelism_by_batch_round"] = []
     for attempt in range(BATCH_ROUNDS):  # 1, 2, 1, 2 workers: both see the same spells of a noisy machine
+        out["machine_parallelism_by_batch_round"].append(machine_parallelism())  # the ceiling, just before
         for workers in (1, 2):
             service = start_service(
                 redis_url,
