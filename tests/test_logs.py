@@ -94,3 +94,26 @@ async def test_the_access_line_follows_access_log(stream, log_access: bool) -> N
         ]
     else:
         assert access == []
+
+
+def test_a_console_traceback_leaves_local_variables_out_too() -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    out = io.StringIO()
+    configure_logging(Settings(env="test", log_json=False, log_level="INFO"), stream=out)
+    try:
+
+        def call_provider(api_key: str) -> None:
+            raise RuntimeError("provider refused the request")
+
+        secret = "-".join(("sk", "live", "console"))  # not in a source line the traceback quotes
+        try:
+            call_provider(secret)
+        except RuntimeError:
+            structlog.get_logger("misstep.test").exception("judge.failed")
+    finally:
+        structlog.reset_defaults()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert "judge.failed" in out.getvalue() and "call_provider" in out.getvalue()
+    assert "sk-live" not in out.getvalue()
