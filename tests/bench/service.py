@@ -185,7 +185,7 @@ def batch(service: Service, items: list[dict[str, Any]]) -> dict[str, Any]:
 # only take CPU from the workers on the same two cores (the Valiqor SDK polls every few seconds).
 BATCH_POLL_S = 0.1
 PRODUCTION_LIKE = {"ENV": "dev", "MAX_ACTIVE_RUNS_PER_TENANT": "100000"}  # loggers cached as in production
-BATCH_ROUNDS = 2  # each batch configuration runs this often, alternating; the best run of each is reported
+BATCH_ROUNDS = 3  # each batch configuration runs this often, alternating; the best run of each is reported
 
 
 def run_service_benchmarks(redis_url: str, workdir: Path, batch_items: list[dict[str, Any]]) -> dict[str, Any]:
