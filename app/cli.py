@@ -118,30 +118,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.main import create_app
 
     host, port = args.host or settings.host, args.port or settings.port
+    server = {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,  # app.request_id writes the access lines (ACCESS_LOG)
+        "timeout_keep_alive": settings.http_keep_alive_s,
+    }
     if settings.api_processes > 1:
         from workers.logs import configure_logging
 
         configure_logging(settings)
         os.environ.update(HOST=host, PORT=str(port))  # each process's Settings (dev mode) see the real bind
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            workers=settings.api_processes,
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,  # app.request_id writes the access lines (ACCESS_LOG)
-            timeout_keep_alive=settings.http_keep_alive_s,
-        )
-        return EXIT_OK
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,  # app.request_id writes the access lines (ACCESS_LOG)
-        timeout_keep_alive=settings.http_keep_alive_s,
-    )
+        uvicorn.run("app.main:create_app", factory=True, workers=settings.api_processes, **server)
+    else:
+        uvicorn.run(create_app(settings), **server)
     return EXIT_OK
 
 
