@@ -188,8 +188,6 @@ def context_order(items: list[Item]) -> list[int]:
     groups: dict[tuple[str, ...], list[int]] = {}
     for position, item in enumerate(items):
         groups.setdefault(item.context, []).append(position)
-    if len(groups) == len(items):
-        return list(range(len(items)))
     return [position for positions in groups.values() for position in positions]
 
 
